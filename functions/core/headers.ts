@@ -1,0 +1,95 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { HeaderMap } from './types';
+
+// Every header rule lives here: what goes upstream, and what comes back to the client.
+
+/** Hop-by-hop headers (RFC 9110 7.6.1, plus the proxy ones): they describe one connection, not the message. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
+
+/** Request headers the relay sets itself, or that only made sense between the client and the relay. */
+const REPLACED_ON_REQUEST = new Set(['host', 'content-length', 'expect', 'x-forwarded-proto', 'x-forwarded-host']);
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const UNSAFE_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface ForwardContext {
+  upstreamHost: string;
+  requestId: string;
+  clientIp: string | undefined;
+  protocol: 'http' | 'https';
+  /** Length of the body sent upstream; undefined when no body is sent. */
+  bodyLength: number | undefined;
+}
+
+/** A client-supplied x-request-id if it is sane, otherwise a new one. */
+export function pickRequestId(headers: HeaderMap, makeId: () => string): string {
+  const given = first(headers['x-request-id']);
+  return given !== undefined && REQUEST_ID.test(given) ? given : makeId();
+}
+
+export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContext): OutgoingHttpHeaders {
+  const dropped = connectionListed(client['connection']);
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(client)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || REPLACED_ON_REQUEST.has(name) || dropped.has(name)) continue;
+    // Values a runtime passed through unchecked must not split the upstream request.
+    if (!TOKEN.test(name) || [value].flat().some((item) => UNSAFE_VALUE.test(item))) continue;
+    headers[name] = value;
+  }
+  headers['host'] = context.upstreamHost;
+  if (context.bodyLength !== undefined) headers['content-length'] = String(context.bodyLength);
+  const forwardedFor = [client['x-forwarded-for']].flat().filter((item) => item !== undefined && !UNSAFE_VALUE.test(item));
+  if (context.clientIp) forwardedFor.push(context.clientIp);
+  if (forwardedFor.length > 0) headers['x-forwarded-for'] = forwardedFor.join(', ');
+  else delete headers['x-forwarded-for'];
+  headers['x-forwarded-proto'] = context.protocol;
+  const relayHost = first(client['host']);
+  if (relayHost !== undefined && /^[A-Za-z0-9.:[\]-]+$/.test(relayHost)) headers['x-forwarded-host'] = relayHost;
+  headers['x-request-id'] = context.requestId;
+  return headers;
+}
+
+/**
+ * The upstream's response headers as the client should see them, from Node's `rawHeaders` (name, value,
+ * name, value, ...), which keeps every repeated header separate where `headers` would merge some.
+ */
+export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength: number, status: number): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const value = rawHeaders[i + 1]!;
+    const existing = headers[name];
+    if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else headers[name] = [existing, value].flat();
+  }
+  for (const name of [...HOP_BY_HOP, ...connectionListed(headers['connection'])]) delete headers[name];
+  // The body is complete and unchanged (still compressed if it was), so its length is known exactly.
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) delete headers['content-length'];
+  else headers['content-length'] = String(bodyLength);
+  return headers;
+}
+
+function connectionListed(value: string | string[] | undefined): Set<string> {
+  return new Set(
+    [value]
+      .flat()
+      .flatMap((item) => (item ?? '').split(','))
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { takeFormField, takeJsonField, type BodyField } from './body';
+import { DEFAULTS, type ConfigResult, type RelayConfig } from './config';
+import { errorResponse, RelayError } from './errors';
+import { defaultAgents, forward, type Agents } from './forward';
+import { clientResponseHeaders, pickRequestId, upstreamRequestHeaders } from './headers';
+import { stdoutSink, writeRequestLog, type LogSink, type RequestLog } from './log';
+import { findPairs, withoutPairs } from './query';
+import { resolveTarget } from './target';
+import { BODY_TOO_LARGE, type Endpoint, type RelayRequest, type RelayResponse } from './types';
+
+// The forwarding core: one plain request in, one plain response out. Adapters call `handle`; nothing
+// here knows which runtime it runs on.
+
+export interface Relay {
+  endpoint: Endpoint;
+  /** Adapters that stream the body stop reading past this. */
+  maxBodyBytes: number;
+  handle(request: RelayRequest): Promise<RelayResponse>;
+}
+
+export interface RelayDeps {
+  agents?: Agents;
+  log?: LogSink;
+  makeRequestId?: () => string;
+}
+
+export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps: RelayDeps = {}): Relay {
+  const agents = deps.agents ?? defaultAgents;
+  const makeRequestId = deps.makeRequestId ?? randomUUID;
+  const config = configResult.ok ? configResult.config : undefined;
+  const log = config?.log === false ? undefined : (deps.log ?? stdoutSink);
+
+  return {
+    endpoint,
+    maxBodyBytes: config?.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    async handle(request) {
+      const started = performance.now();
+      const requestId = pickRequestId(request.headers, makeRequestId);
+      const entry: Partial<RequestLog> = {};
+      let response: RelayResponse;
+      try {
+        if (!configResult.ok) throw new RelayError('CONFIG', configResult.message);
+        response = await relay(endpoint, config!, request, requestId, agents, entry);
+      } catch (error) {
+        const relayError = error instanceof RelayError ? error : new RelayError('INTERNAL', 'the relay failed unexpectedly');
+        entry.error = relayError.code;
+        if (relayError.code === 'INTERNAL') entry.detail = String(error);
+        response = errorResponse(relayError, requestId);
+      }
+      if (log) {
+        writeRequestLog(log, {
+          ...entry,
+          requestId,
+          fn: endpoint.name,
+          method: request.method,
+          status: response.status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          bytesIn: request.body === BODY_TOO_LARGE ? 0 : request.body.length,
+          bytesOut: response.body.length,
+        });
+      }
+      return response;
+    },
+  };
+}
+
+async function relay(
+  endpoint: Endpoint,
+  config: RelayConfig,
+  request: RelayRequest,
+  requestId: string,
+  agents: Agents,
+  entry: Partial<RequestLog>,
+): Promise<RelayResponse> {
+  if (request.method !== endpoint.method) {
+    throw new RelayError('METHOD_NOT_ALLOWED', `/${endpoint.name} accepts ${endpoint.method} only`, { allow: endpoint.method });
+  }
+  if (request.body === BODY_TOO_LARGE || request.body.length > config.maxBodyBytes) {
+    throw new RelayError('BODY_TOO_LARGE', `the request body is larger than ${config.maxBodyBytes} bytes`);
+  }
+  const located = locateApiPath(endpoint, config.pathParam, request.path, request.query, request.headers['content-type'], request.body);
+  const url = resolveTarget(config.upstream, located.apiPath, located.query);
+  entry.path = url.pathname;
+  entry.query = url.search.slice(1);
+
+  const upstream = await forward(
+    {
+      url,
+      method: endpoint.method,
+      headers: upstreamRequestHeaders(request.headers, {
+        upstreamHost: config.upstream.host,
+        requestId,
+        clientIp: request.clientIp,
+        protocol: request.protocol,
+        bodyLength: located.body?.length,
+      }),
+      body: located.body,
+      timeoutMs: config.timeoutMs,
+      maxResponseBytes: config.maxResponseBytes,
+    },
+    agents,
+  );
+  const headers = clientResponseHeaders(upstream.rawHeaders, upstream.body.length, upstream.status);
+  headers['x-request-id'] ??= requestId;
+  return { status: upstream.status, headers, body: upstream.body };
+}
+
+interface LocatedPath {
+  /** API path where `%XX` triplets are escapes. */
+  apiPath: string;
+  /** Raw query string to forward. */
+  query: string;
+  /** Body to forward; undefined for GET. */
+  body: Buffer | undefined;
+}
+
+/**
+ * Finds where the client put the API path: in the URL path (`/get/api/users`), in the query
+ * (`/get?method=api/users`), or for POST/PUT in the body next to the data, as the original proxy did.
+ */
+function locateApiPath(
+  endpoint: Endpoint,
+  param: string,
+  requestPath: string,
+  query: string,
+  contentType: string | string[] | undefined,
+  body: Buffer,
+): LocatedPath {
+  const forwardedBody = endpoint.method === 'GET' ? undefined : body;
+  const prefix = `/${endpoint.name}`;
+  if (requestPath.startsWith(`${prefix}/`) && requestPath.length > prefix.length + 1) {
+    // Path style: the query is the API's own, `method` included.
+    return { apiPath: requestPath.slice(prefix.length + 1), query, body: forwardedBody };
+  }
+  if (requestPath !== prefix && requestPath !== `${prefix}/` && requestPath !== '/' && requestPath !== '') {
+    throw new RelayError('NOT_FOUND', `no relay function at ${requestPath.slice(0, 200)}`);
+  }
+
+  const pairs = findPairs(query, param);
+  if (pairs.length > 1) throw new RelayError('BAD_PATH', `"${param}" is given more than once`);
+  const [pair] = pairs;
+  if (pair) {
+    if (pair.value === undefined) throw new RelayError('BAD_PATH', `"${param}" has malformed percent-encoding`);
+    return { apiPath: pair.value, query: withoutPairs(query, pairs), body: forwardedBody };
+  }
+  if (forwardedBody === undefined || forwardedBody.length === 0) {
+    throw new RelayError('BAD_PATH', `the API path is missing: pass it as "${param}" or as ${prefix}/<path>`);
+  }
+  const isForm = [contentType].flat().some((type) => type?.toLowerCase().includes('application/x-www-form-urlencoded'));
+  const field: BodyField | undefined = isForm ? takeFormField(forwardedBody, param) : takeJsonField(forwardedBody, param);
+  if (!field) throw new RelayError('BAD_PATH', `the API path is missing: no "${param}" in the query or the body`);
+  return { apiPath: field.value, query, body: field.body };
+}

@@ -1,0 +1,71 @@
+import { loadConfig } from '../core/config';
+import { ENDPOINTS } from '../core/endpoints';
+import { createRelay } from '../core/relay';
+import { createRelayServer } from '../adapters/node-http/server';
+import { startDemoBackend, type DemoBackend } from './demo-backend';
+
+// `npm start`: all four functions on one local server. Without UPSTREAM_URL a demo backend is started
+// and used, so the relay can be tried straight after cloning.
+
+async function main(): Promise<void> {
+  const env = { ...process.env };
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const port = readPort(env.PORT);
+
+  let demo: DemoBackend | undefined;
+  if (!env.UPSTREAM_URL?.trim()) {
+    demo = await startDemoBackend();
+    env.UPSTREAM_URL = demo.url;
+  }
+  const config = loadConfig(env);
+  if (!config.ok) fail(config.message);
+
+  const server = createRelayServer(Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config)));
+  server.on('error', (error) => fail(`cannot listen on ${host}:${port}: ${error.message}`));
+  server.listen(port, host, () => {
+    const address = server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    const base = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    printBanner(base, config.config.upstream.origin + config.config.upstream.basePath, demo !== undefined);
+  });
+
+  const stop = () => {
+    server.close(() => void (demo?.close() ?? Promise.resolve()).then(() => process.exit(0)));
+    server.closeIdleConnections();
+    // Requests still in flight get a moment to finish; then we go regardless.
+    setTimeout(() => process.exit(0), 5_000).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+function readPort(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 9000;
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65535) fail(`PORT: must be a port number from 0 to 65535 (got ${JSON.stringify(value)})`);
+  return port;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`mp-relay: ${message}\n`);
+  process.exit(1);
+}
+
+function printBanner(base: string, upstream: string, isDemo: boolean): void {
+  const lines = [
+    `mp-relay listening on ${base}`,
+    `upstream: ${upstream}${isDemo ? '  (built-in demo backend; set UPSTREAM_URL to use yours / 未设置 UPSTREAM_URL，使用内置演示后端)' : ''}`,
+    '',
+    'Try / 试试:',
+    `  curl -i '${base}/get?method=api/users&page=2'`,
+    `  curl -i '${base}/get/api/users?page=2'`,
+    `  curl -i -X POST '${base}/post' -H 'content-type: application/json' -d '{"method":"api/echo","name":"小程序"}'`,
+    `  curl -i -X PUT '${base}/put?method=api/echo' -H 'content-type: application/json' -d '{"id":12345678901234567890}'`,
+    `  curl -o logo.png '${base}/getDownImg?method=img/logo.png'`,
+    `  curl -i '${base}/get?method=../etc/passwd'    # refused by the relay: 400 BAD_PATH`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+void main();
