@@ -122,9 +122,11 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
       incoming.on('end', () => {
         settle(undefined, { status: incoming.statusCode ?? 502, rawHeaders: incoming.rawHeaders, body: Buffer.concat(chunks, size) });
       });
-      incoming.on('error', (error) => settle(error));
+      // After the headers, any failure of the stream means the body we hold is incomplete.
+      const truncated = () => Object.assign(new Error('the upstream closed the connection before the response was complete'), { code: 'TRUNCATED' });
+      incoming.on('error', () => settle(truncated()));
       incoming.on('close', () => {
-        if (!incoming.complete) settle(Object.assign(new Error('the upstream closed the connection before the response was complete'), { code: 'TRUNCATED' }));
+        if (!incoming.complete) settle(truncated());
       });
     });
     outgoing.end(request.body);

@@ -11,8 +11,11 @@ export interface NodeHandlerOptions {
   protocol?: 'http' | 'https';
 }
 
-/** After answering 413 we keep reading (and discarding) the upload for this long, so the client sees the answer. */
+// An oversized upload is read to its end (and thrown away) before the 413 is sent: Node closes a
+// connection whose request is unfinished, and a client still sending then gets a reset instead of
+// the answer. These bound how long and how much we read for that.
 const DRAIN_MS = 10_000;
+const DRAIN_BYTES = 64 * 1024 * 1024;
 
 export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): NodeHandler {
   const protocol = options.protocol ?? 'http';
@@ -30,7 +33,6 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
           clientIp: req.socket.remoteAddress?.replace(/^::ffff:/, ''),
           protocol,
         });
-        if (body === BODY_TOO_LARGE) drain(req);
         writeResponse(res, response);
       },
       // The client went away mid-upload: nobody is left to answer.
@@ -45,40 +47,38 @@ export function writeResponse(res: ServerResponse, response: RelayResponse): voi
   res.end(response.body);
 }
 
-/** Buffers the body up to `limit` bytes; past it, stops keeping bytes and reports BODY_TOO_LARGE. */
+/** Buffers the body up to `limit` bytes; past it, keeps nothing and reports BODY_TOO_LARGE once the upload ends. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | typeof BODY_TOO_LARGE> {
-  if (Number(req.headers['content-length']) > limit) return Promise.resolve(BODY_TOO_LARGE);
+  let tooLarge = Number(req.headers['content-length']) > limit;
+  // Answered before `100 Continue` was sent (see the server): the client holds its body back.
+  if (tooLarge && /100-continue/i.test(String(req.headers['expect']))) return Promise.resolve(BODY_TOO_LARGE);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      req.off('data', onData);
+    let giveUp: NodeJS.Timeout | undefined;
+    const stopDraining = () => {
+      clearTimeout(giveUp);
       resolve(BODY_TOO_LARGE);
     };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    const startDraining = () => {
+      tooLarge = true;
+      chunks.length = 0;
+      giveUp = setTimeout(stopDraining, DRAIN_MS);
+    };
+    if (tooLarge) startDraining();
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (!tooLarge && size > limit) startDraining();
+      if (!tooLarge) chunks.push(chunk);
+      else if (size > DRAIN_BYTES) stopDraining();
+    });
+    req.on('end', () => (tooLarge ? stopDraining() : resolve(Buffer.concat(chunks, size))));
     req.on('error', reject);
     req.on('close', () => {
+      clearTimeout(giveUp);
       if (!req.complete) reject(new Error('client aborted'));
     });
   });
-}
-
-/**
- * Discards the rest of an oversized upload. Closing the socket while the client is still sending
- * makes its TCP stack reset the connection, and the 413 is then lost; so we read on for a while.
- */
-function drain(req: IncomingMessage): void {
-  if (req.complete) return;
-  const timer = setTimeout(() => req.socket.destroy(), DRAIN_MS);
-  req.on('data', () => {});
-  req.on('close', () => clearTimeout(timer));
-  req.resume();
 }
 
 /** Node hands us the request line as latin1 text; raw UTF-8 bytes in it are turned back into characters. */
