@@ -130,8 +130,9 @@ function locateApiPath(
   const forwardedBody = endpoint.method === 'GET' ? undefined : body;
   const prefix = `/${endpoint.name}`;
   if (requestPath.startsWith(`${prefix}/`) && requestPath.length > prefix.length + 1) {
-    // Path style: the query is the API's own, `method` included.
-    return { apiPath: requestPath.slice(prefix.length + 1), query, body: forwardedBody };
+    // Path style: the query is the API's own, `method` included. The leading slash stays on the
+    // path so that `/get//host` is seen as the `//host` it is.
+    return { apiPath: requestPath.slice(prefix.length), query, body: forwardedBody };
   }
   if (requestPath !== prefix && requestPath !== `${prefix}/` && requestPath !== '/' && requestPath !== '') {
     throw new RelayError('NOT_FOUND', `no relay function at ${requestPath.slice(0, 200)}`);

@@ -19,14 +19,16 @@ export function resolveTarget(upstream: Upstream, apiPath: string, query: string
   if (apiPath === '' || apiPath === '/') throw badPath('the API path is empty');
   if (Buffer.byteLength(apiPath) > MAX_PATH_BYTES) throw badPath(`the API path is longer than ${MAX_PATH_BYTES} bytes`);
 
-  for (const form of decodedForms(apiPath)) {
+  // Checked exactly as it will be appended to the base path, so `%2F...` is seen as the `//` it becomes.
+  const relative = `/${apiPath.replace(/^\//, '')}`;
+  for (const form of decodedForms(relative)) {
     const problem = findProblem(form) ?? findProblem(form.normalize('NFKC'));
     if (problem) throw badPath(problem);
   }
 
-  const encodedPath = encodePath(apiPath.replace(/^\//, ''));
+  const encodedPath = encodePath(relative);
   if (encodedPath.length > MAX_PATH_BYTES) throw badPath(`the API path is longer than ${MAX_PATH_BYTES} bytes`);
-  const pathname = `${upstream.basePath}/${encodedPath}`;
+  const pathname = `${upstream.basePath}${encodedPath}`;
   const search = query === '' ? '' : `?${encodeQuery(query)}`;
 
   // Check what a URL parser makes of the result, not only what went into it.
@@ -67,7 +69,7 @@ function decodeEscapes(text: string): string {
   return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
 }
 
-const SCHEME = /^\/?[A-Za-z][A-Za-z0-9+.-]*:/;
+const SCHEME = /^\/[A-Za-z][A-Za-z0-9+.-]*:/;
 
 function findProblem(form: string): string | undefined {
   if (/[\x00-\x1f\x7f]/.test(form)) return 'the API path contains a control character (CR, LF, NUL, ...)';
