@@ -1,21 +1,11 @@
-import { echo, send, startRelay, startUpstream, type RunningRelay, type Upstream } from './helpers/servers';
+import { echo, send, useRelay } from './helpers/servers';
 
 // Never an open proxy: every class of hostile API path is refused with 400 BAD_PATH before the
 // upstream is contacted. Each row is sent as the raw `method` query value (the client's encoding).
 
-let upstream: Upstream;
-let relay: RunningRelay;
-
-beforeAll(async () => {
-  upstream = await startUpstream(echo);
-  relay = await startRelay({ UPSTREAM_URL: `${upstream.url}/v1` });
-});
-afterAll(async () => {
-  await relay.close();
-  await upstream.close();
-});
+const context = useRelay(echo, '/v1');
 afterEach(() => {
-  const reached = upstream.requests.splice(0).map((request) => request.url);
+  const reached = context.upstream.requests.splice(0).map((request) => request.url);
   expect(reached).toEqual([]);
 });
 
@@ -69,7 +59,7 @@ const hostile: Array<[string, string]> = [
 ];
 
 test.each(hostile)('%s: 400 BAD_PATH', async (_name, path) => {
-  const reply = await send(relay.url, path);
+  const reply = await send(context.relay.url, path);
   expect([reply.status, reply.headers['x-relay-error']]).toEqual([400, 'BAD_PATH']);
 });
 
@@ -79,12 +69,12 @@ test.each([
   ['JSON body: escaped CR/LF', '{"method":"api\\r\\nHost: evil"}'],
   ['JSON body: ? injection', '{"method":"admin?debug=1"}'],
 ])('%s: 400 BAD_PATH', async (_name, body) => {
-  const reply = await send(relay.url, '/post', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const reply = await send(context.relay.url, '/post', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   expect([reply.status, reply.headers['x-relay-error']]).toEqual([400, 'BAD_PATH']);
 });
 
 test('form body: ? injection', async () => {
-  const reply = await send(relay.url, '/put', {
+  const reply = await send(context.relay.url, '/put', {
     method: 'PUT',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: 'method=admin%3Fdebug%3D1&a=1',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { echo, send, sendRaw, startRawUpstream, startRelay, startUpstream, type Reply, type Upstream } from './helpers/servers';
+import { echo, send, sendRaw, startRawUpstream, startRelay, startUpstream, useRelay, type Reply, type Upstream } from './helpers/servers';
 
 // The relay's own answers: JSON with a code and x-relay-error, with the right status, never a 200.
 
@@ -33,19 +33,7 @@ async function withRelay(upstream: Upstream, env: Record<string, string>, body: 
 }
 
 describe('routing', () => {
-  let upstream: Upstream;
-  let relayUrl: string;
-  let closeRelay: () => Promise<void>;
-  beforeAll(async () => {
-    upstream = await startUpstream(echo);
-    const relay = await startRelay({ UPSTREAM_URL: upstream.url });
-    relayUrl = relay.url;
-    closeRelay = relay.close;
-  });
-  afterAll(async () => {
-    await closeRelay();
-    await upstream.close();
-  });
+  const context = useRelay(echo);
 
   test.each([
     ['DELETE', '/get', 'GET'],
@@ -54,24 +42,24 @@ describe('routing', () => {
     ['GET', '/post', 'POST'],
     ['PATCH', '/put', 'PUT'],
   ])('%s %s: 405 with Allow: %s', async (method, endpoint, allow) => {
-    const reply = await send(relayUrl, `${endpoint}?method=api/x`, { method });
+    const reply = await send(context.relay.url, `${endpoint}?method=api/x`, { method });
     expect(reply.status).toBe(405);
     expect(reply.headers['allow']).toBe(allow);
     expect(reply.headers['x-relay-error']).toBe('METHOD_NOT_ALLOWED');
     if (method !== 'HEAD') expectRelayError(reply, 405, 'METHOD_NOT_ALLOWED');
-    expect(upstream.requests).toHaveLength(0);
+    expect(context.upstream.requests).toHaveLength(0);
   });
 
   test('an unknown endpoint: 404 NOT_FOUND', async () => {
-    expectRelayError(await send(relayUrl, '/delete?method=api/x'), 404, 'NOT_FOUND');
-    expectRelayError(await send(relayUrl, '/'), 404, 'NOT_FOUND');
-    expectRelayError(await send(relayUrl, '/gets?method=api/x'), 404, 'NOT_FOUND');
+    expectRelayError(await send(context.relay.url, '/delete?method=api/x'), 404, 'NOT_FOUND');
+    expectRelayError(await send(context.relay.url, '/'), 404, 'NOT_FOUND');
+    expectRelayError(await send(context.relay.url, '/gets?method=api/x'), 404, 'NOT_FOUND');
   });
 
   test('/healthz answers without touching the upstream', async () => {
-    const reply = await send(relayUrl, '/healthz');
+    const reply = await send(context.relay.url, '/healthz');
     expect([reply.status, reply.json()]).toEqual([200, { ok: true }]);
-    expect(upstream.requests).toHaveLength(0);
+    expect(context.upstream.requests).toHaveLength(0);
   });
 });
 

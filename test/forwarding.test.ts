@@ -1,56 +1,46 @@
-import { echo, send, sendRaw, startRelay, startUpstream, type RunningRelay, type Upstream } from './helpers/servers';
+import { echo, send, sendRaw, startRelay, useRelay } from './helpers/servers';
 
 // The client contract: where the API path comes from, and what reaches the backend.
 
-let upstream: Upstream;
-let relay: RunningRelay;
-
-beforeAll(async () => {
-  upstream = await startUpstream(echo);
-  relay = await startRelay({ UPSTREAM_URL: `${upstream.url}/v1` });
-});
-afterAll(async () => {
-  await relay.close();
-  await upstream.close();
-});
+const context = useRelay(echo, '/v1');
 beforeEach(() => {
-  upstream.requests.length = 0;
+  context.upstream.requests.length = 0;
 });
 
-const lastUpstream = () => upstream.requests.at(-1)!;
+const lastUpstream = () => context.upstream.requests.at(-1)!;
 
 describe('GET', () => {
   test('method in the query becomes the path; the rest of the query is forwarded', async () => {
-    const reply = await send(relay.url, '/get?method=api/users&page=2');
+    const reply = await send(context.relay.url, '/get?method=api/users&page=2');
     expect(reply.status).toBe(200);
     expect(lastUpstream().method).toBe('GET');
     expect(lastUpstream().url).toBe('/v1/api/users?page=2');
   });
 
   test('the query is forwarded as the raw substring: repeats, +, %20, order kept', async () => {
-    await send(relay.url, '/get?b=1&a=x+y&method=api%2Fsearch&a=%20z&c[]=1&c[]=2&flag');
+    await send(context.relay.url, '/get?b=1&a=x+y&method=api%2Fsearch&a=%20z&c[]=1&c[]=2&flag');
     expect(lastUpstream().url).toBe('/v1/api/search?b=1&a=x+y&a=%20z&c[]=1&c[]=2&flag');
   });
 
   test('a leading slash in method is accepted', async () => {
-    await send(relay.url, '/get?method=%2Fapi%2Fusers');
+    await send(context.relay.url, '/get?method=%2Fapi%2Fusers');
     expect(lastUpstream().url).toBe('/v1/api/users');
   });
 
   test('path style keeps the API its own method parameter', async () => {
-    await send(relay.url, '/get/api/users?method=list&page=2');
+    await send(context.relay.url, '/get/api/users?method=list&page=2');
     expect(lastUpstream().url).toBe('/v1/api/users?method=list&page=2');
   });
 
   test('non-ASCII path segments are percent-encoded once', async () => {
-    await send(relay.url, `/get?method=${encodeURIComponent('api/用户/café')}`);
+    await send(context.relay.url, `/get?method=${encodeURIComponent('api/用户/café')}`);
     expect(lastUpstream().url).toBe('/v1/api/%E7%94%A8%E6%88%B7/caf%C3%A9');
-    await send(relay.url, '/get/api/%E7%94%A8%E6%88%B7');
+    await send(context.relay.url, '/get/api/%E7%94%A8%E6%88%B7');
     expect(lastUpstream().url).toBe('/v1/api/%E7%94%A8%E6%88%B7');
   });
 
   test('the renamed path parameter is honoured (RELAY_PATH_PARAM)', async () => {
-    const renamed = await startRelay({ UPSTREAM_URL: upstream.url, RELAY_PATH_PARAM: 'api' });
+    const renamed = await startRelay({ UPSTREAM_URL: context.upstream.url, RELAY_PATH_PARAM: 'api' });
     try {
       await send(renamed.url, '/get?api=users/1&method=keep');
       expect(lastUpstream().url).toBe('/users/1?method=keep');
@@ -60,7 +50,7 @@ describe('GET', () => {
   });
 
   test('getDownImg forwards a GET like get', async () => {
-    await send(relay.url, '/getDownImg?method=img/a.png&w=100');
+    await send(context.relay.url, '/getDownImg?method=img/a.png&w=100');
     expect(lastUpstream()).toMatchObject({ method: 'GET', url: '/v1/img/a.png?w=100' });
   });
 });
@@ -68,7 +58,7 @@ describe('GET', () => {
 describe('POST and PUT', () => {
   test('method as a JSON field is removed and every other byte stays', async () => {
     const body = '{ "id": 12345678901234567890,\n  "method": "api/orders",  "price": 1.0, "nested": {"method": "inner"}, "z": [1, 2] }';
-    const reply = await send(relay.url, '/post', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const reply = await send(context.relay.url, '/post', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(reply.status).toBe(200);
     expect(lastUpstream().url).toBe('/v1/api/orders');
     expect(lastUpstream().body.toString()).toBe('{ "id": 12345678901234567890,\n  "price": 1.0, "nested": {"method": "inner"}, "z": [1, 2] }');
@@ -76,15 +66,15 @@ describe('POST and PUT', () => {
   });
 
   test('method as the last or only JSON field', async () => {
-    await send(relay.url, '/put', { method: 'PUT', body: '{"a":"x,}\\"","method":"api/a"}' });
+    await send(context.relay.url, '/put', { method: 'PUT', body: '{"a":"x,}\\"","method":"api/a"}' });
     expect(lastUpstream()).toMatchObject({ method: 'PUT', url: '/v1/api/a' });
     expect(lastUpstream().body.toString()).toBe('{"a":"x,}\\""}');
-    await send(relay.url, '/put', { method: 'PUT', body: '{"method":"api/b"}' });
+    await send(context.relay.url, '/put', { method: 'PUT', body: '{"method":"api/b"}' });
     expect(lastUpstream().body.toString()).toBe('{}');
   });
 
   test('method in a form-urlencoded body is removed, the rest kept byte for byte', async () => {
-    await send(relay.url, '/post', {
+    await send(context.relay.url, '/post', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'name=%E5%BC%A0+san&method=api%2Fusers&tags=a&tags=b',
@@ -95,43 +85,43 @@ describe('POST and PUT', () => {
 
   test('method in the query: the body goes through untouched, its own method field too', async () => {
     const body = '{"method":"mine","n":1}';
-    await send(relay.url, '/post?method=api/rpc&v=2', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await send(context.relay.url, '/post?method=api/rpc&v=2', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(lastUpstream().url).toBe('/v1/api/rpc?v=2');
     expect(lastUpstream().body.toString()).toBe(body);
   });
 
   test('path style with a binary body', async () => {
     const body = Buffer.from([0, 255, 1, 254, 0x7b, 0x22]);
-    await send(relay.url, '/put/api/blob', { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
+    await send(context.relay.url, '/put/api/blob', { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
     expect(lastUpstream()).toMatchObject({ method: 'PUT', url: '/v1/api/blob' });
     expect(lastUpstream().body.equals(body)).toBe(true);
   });
 
   test('a chunked request body is forwarded with a computed Content-Length', async () => {
-    await send(relay.url, '/post?method=api/chunks', { method: 'POST', chunks: [Buffer.from('ab'), Buffer.from('cd')] });
+    await send(context.relay.url, '/post?method=api/chunks', { method: 'POST', chunks: [Buffer.from('ab'), Buffer.from('cd')] });
     expect(lastUpstream().body.toString()).toBe('abcd');
     expect(lastUpstream().headers['content-length']).toBe('4');
     expect(lastUpstream().headers['transfer-encoding']).toBeUndefined();
   });
 
   test('malformed JSON without method in the query: 400 BAD_BODY, upstream untouched', async () => {
-    const reply = await send(relay.url, '/post', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"method":"api/x",' });
+    const reply = await send(context.relay.url, '/post', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"method":"api/x",' });
     expect(reply.status).toBe(400);
     expect(reply.headers['x-relay-error']).toBe('BAD_BODY');
-    expect(upstream.requests).toHaveLength(0);
+    expect(context.upstream.requests).toHaveLength(0);
   });
 
   test('a JSON body that is not an object: 400 BAD_BODY', async () => {
-    const reply = await send(relay.url, '/post', { method: 'POST', body: '["method","api/x"]' });
+    const reply = await send(context.relay.url, '/post', { method: 'POST', body: '["method","api/x"]' });
     expect(reply.headers['x-relay-error']).toBe('BAD_BODY');
   });
 
   test('no method anywhere, or a non-string one: 400 BAD_PATH', async () => {
     for (const body of ['', '{"a":1}', '{"method":42}', '{"method":"a","method":"b"}']) {
-      const reply = await send(relay.url, '/post', { method: 'POST', body });
+      const reply = await send(context.relay.url, '/post', { method: 'POST', body });
       expect([body, reply.status, reply.headers['x-relay-error']]).toEqual([body, 400, 'BAD_PATH']);
     }
-    expect(upstream.requests).toHaveLength(0);
+    expect(context.upstream.requests).toHaveLength(0);
   });
 });
 
@@ -153,14 +143,14 @@ describe('request headers', () => {
       'Proxy-Authorization: Basic c2VjcmV0',
       'Proxy-Connection: keep-alive',
     ].join('\r\n');
-    expect(await sendRaw(relay.url, head)).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await sendRaw(context.relay.url, head)).toMatch(/^HTTP\/1\.1 200 /);
     const { headers } = lastUpstream();
     expect(headers).toMatchObject({
       authorization: 'Bearer abc',
       cookie: 'laravel_session=xyz',
       referer: 'https://servicewechat.com/wx1234567890abcdef/3/page-frame.html',
       'x-custom': 'kept',
-      host: `127.0.0.1:${upstream.port}`,
+      host: `127.0.0.1:${context.upstream.port}`,
       'x-forwarded-host': 'relay.example.cn',
       'x-forwarded-proto': 'http',
       'x-forwarded-for': '127.0.0.1',
@@ -171,21 +161,21 @@ describe('request headers', () => {
   });
 
   test('x-forwarded-for is appended to, x-request-id is propagated', async () => {
-    const reply = await send(relay.url, '/get?method=api/me', { headers: { 'x-forwarded-for': '203.0.113.7', 'x-request-id': 'abc-123' } });
+    const reply = await send(context.relay.url, '/get?method=api/me', { headers: { 'x-forwarded-for': '203.0.113.7', 'x-request-id': 'abc-123' } });
     expect(lastUpstream().headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
     expect(lastUpstream().headers['x-request-id']).toBe('abc-123');
     expect(reply.headers['x-request-id']).toBe('abc-123');
   });
 
   test('without a usable x-request-id one is generated and sent both ways', async () => {
-    const reply = await send(relay.url, '/get?method=api/me', { headers: { 'x-request-id': 'bad id with spaces' } });
+    const reply = await send(context.relay.url, '/get?method=api/me', { headers: { 'x-request-id': 'bad id with spaces' } });
     const id = lastUpstream().headers['x-request-id'];
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(reply.headers['x-request-id']).toBe(id);
   });
 
   test('GET sends no body upstream even if the client sent one', async () => {
-    await send(relay.url, '/get?method=api/me', { body: 'ignored', headers: { 'content-length': '7' } });
+    await send(context.relay.url, '/get?method=api/me', { body: 'ignored', headers: { 'content-length': '7' } });
     expect(lastUpstream().body.length).toBe(0);
     expect(lastUpstream().headers['content-length']).toBeUndefined();
   });

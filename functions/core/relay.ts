@@ -28,12 +28,11 @@ export interface RelayDeps {
 export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps: RelayDeps = {}): Relay {
   const agents = deps.agents ?? defaultAgents;
   const makeRequestId = deps.makeRequestId ?? randomUUID;
-  const config = configResult.ok ? configResult.config : undefined;
-  const log = config?.log === false ? undefined : (deps.log ?? stdoutSink);
+  const log = configResult.ok && !configResult.config.log ? undefined : (deps.log ?? stdoutSink);
 
   return {
     endpoint,
-    maxBodyBytes: config?.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    maxBodyBytes: configResult.ok ? configResult.config.maxBodyBytes : DEFAULTS.maxBodyBytes,
     async handle(request) {
       const started = performance.now();
       const requestId = pickRequestId(request.headers, makeRequestId);
@@ -41,7 +40,7 @@ export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps
       let response: RelayResponse;
       try {
         if (!configResult.ok) throw new RelayError('CONFIG', configResult.message);
-        response = await relay(endpoint, config!, request, requestId, agents, entry);
+        response = await relay(endpoint, configResult.config, request, requestId, agents, entry);
       } catch (error) {
         const relayError = error instanceof RelayError ? error : new RelayError('INTERNAL', 'the relay failed unexpectedly');
         entry.error = relayError.code;

@@ -30,10 +30,13 @@ async function main(): Promise<void> {
   });
 
   const stop = () => {
-    server.close(() => void (demo?.close() ?? Promise.resolve()).then(() => process.exit(0)));
-    server.closeIdleConnections();
     // Requests still in flight get a moment to finish; then we go regardless.
     setTimeout(() => process.exit(0), 5_000).unref();
+    server.close(async () => {
+      await demo?.close();
+      process.exit(0);
+    });
+    server.closeIdleConnections();
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -55,20 +55,27 @@ export function startRawUpstream(onConnection: (socket: net.Socket, index: numbe
 
 function listen(server: net.Server, scheme: string, requests: Recorded[]): Promise<Upstream> {
   let connections = 0;
-  const sockets = new Set<net.Socket>();
   server.on(server instanceof https.Server ? 'secureConnection' : 'connection', () => connections++);
+  return listenOnLoopback(server).then(({ port, close }) => ({
+    url: `${scheme}://127.0.0.1:${port}`,
+    port,
+    requests,
+    connections: () => connections,
+    close,
+  }));
+}
+
+/** Listens on 127.0.0.1 with a free port; `close` also ends open connections, so tests never hang. */
+function listenOnLoopback(server: net.Server): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
   server.on('connection', (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
       resolve({
-        url: `${scheme}://127.0.0.1:${port}`,
-        port,
-        requests,
-        connections: () => connections,
+        port: (server.address() as AddressInfo).port,
         close: () =>
           new Promise((done) => {
             for (const socket of sockets) socket.destroy();
@@ -96,29 +103,33 @@ export function startRelay(env: Env, options: { tlsCa?: string | Buffer } = {}):
   };
   const config = loadConfig(env);
   const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { agents, log: (line) => logs.push(line) }));
-  const server = createRelayServer(relays);
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+  return listenOnLoopback(createRelayServer(relays)).then(({ port, close }) => ({
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    agents,
+    close: () => {
+      agents.http.destroy();
+      agents.https.destroy();
+      return close();
+    },
+  }));
+}
+
+/**
+ * An upstream with `handler` and a relay pointed at it (plus `path`, a base path), started before the
+ * file's tests and closed after them. Fields are filled in by `beforeAll`.
+ */
+export function useRelay(handler: UpstreamHandler, path = ''): { upstream: Upstream; relay: RunningRelay } {
+  const context = {} as { upstream: Upstream; relay: RunningRelay };
+  beforeAll(async () => {
+    context.upstream = await startUpstream(handler);
+    context.relay = await startRelay({ UPSTREAM_URL: `${context.upstream.url}${path}` });
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        logs,
-        agents,
-        close: () =>
-          new Promise((done) => {
-            agents.http.destroy();
-            agents.https.destroy();
-            for (const socket of sockets) socket.destroy();
-            server.close(() => done());
-          }),
-      });
-    });
+  afterAll(async () => {
+    await context.relay.close();
+    await context.upstream.close();
   });
+  return context;
 }
 
 export interface Reply {
