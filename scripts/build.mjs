@@ -1,13 +1,20 @@
 // Bundles each function into its own self-contained CommonJS file, deployable alone:
-// dist/<fn>/index.js for get, post, put, getDownImg, and dist/server/index.js for `npm start`.
+//   dist/<fn>/index.js and dist/<fn>.zip  for get, post, put, getDownImg (FC, SCF, Lambda)
+//   dist/scf-web/ and dist/scf-web.zip    one Tencent SCF web function serving all four
+//   dist/server/index.js                  `npm start`
+//   dist/emulator/index.js                `npm run emulate`
 // Type-checking is `tsc` (see `npm run build`); esbuild only strips types, which keeps this fast.
 import { build } from 'esbuild';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { createZip } from './zip.mjs';
 
 export const FUNCTIONS = ['get', 'post', 'put', 'getDownImg'];
 
 const entries = {
   ...Object.fromEntries(FUNCTIONS.map((name) => [name, `functions/${name}.ts`])),
+  'scf-web': 'functions/scf-web.ts',
   server: 'functions/local/main.ts',
+  emulator: 'functions/local/emulator/main.ts',
 };
 
 await Promise.all(
@@ -26,4 +33,19 @@ await Promise.all(
       logLevel: 'warning',
     }),
   ),
+);
+
+// Upload-ready archives: index.js at the root (the handler is `index.handler` or `index.main_handler`).
+const read = (file) => readFileSync(file);
+for (const name of FUNCTIONS) {
+  writeFileSync(`dist/${name}.zip`, createZip([{ name: 'index.js', data: read(`dist/${name}/index.js`) }]));
+}
+copyFileSync('scripts/scf_bootstrap', 'dist/scf-web/scf_bootstrap');
+chmodSync('dist/scf-web/scf_bootstrap', 0o755);
+writeFileSync(
+  'dist/scf-web.zip',
+  createZip([
+    { name: 'scf_bootstrap', data: read('scripts/scf_bootstrap'), mode: 0o755 },
+    { name: 'index.js', data: read('dist/scf-web/index.js') },
+  ]),
 );

@@ -5,6 +5,7 @@ import type { RelayResponse } from './types';
 export const ERROR_STATUS = {
   BAD_PATH: 400,
   BAD_BODY: 400,
+  BAD_EVENT: 400,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   BODY_TOO_LARGE: 413,

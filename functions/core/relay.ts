@@ -16,7 +16,23 @@ export interface Relay {
   endpoint: Endpoint;
   /** Adapters that stream the body stop reading past this. */
   maxBodyBytes: number;
-  handle(request: RelayRequest): Promise<RelayResponse>;
+  handle(request: RelayRequest, limits?: PlatformLimits): Promise<RelayResponse>;
+  /** Answers a call the adapter could not even turn into a request (logged like any other). */
+  reject(error: RelayError, method: string, detail?: string): RelayResponse;
+}
+
+/**
+ * What the runtime in front of the relay can carry. A cloud that would fail opaquely on an oversized
+ * request or response gets a clear relay error instead, naming the limit.
+ */
+export interface PlatformLimits {
+  /** Named in error messages: "Tencent SCF". */
+  platform: string;
+  maxRequestBytes: number;
+  /** Largest response the platform returns, as measured by `responseSize`. */
+  maxResponseBytes: number;
+  /** Size of a response once the platform has it (an event envelope grows base64 bodies by a third). */
+  responseSize(headers: Record<string, string | string[]>, bodyLength: number): number;
 }
 
 export interface RelayDeps {
@@ -30,35 +46,43 @@ export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps
   const makeRequestId = deps.makeRequestId ?? randomUUID;
   const log = configResult.ok && !configResult.config.log ? undefined : (deps.log ?? stdoutSink);
 
+  const record = (entry: Partial<RequestLog>, method: string, bytesIn: number, response: RelayResponse, started: number) => {
+    if (!log) return;
+    writeRequestLog(log, {
+      ...entry,
+      requestId: String(response.headers['x-request-id']),
+      fn: endpoint.name,
+      method,
+      status: response.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      bytesIn,
+      bytesOut: response.body.length,
+    });
+  };
+
   return {
     endpoint,
     maxBodyBytes: configResult.ok ? configResult.config.maxBodyBytes : DEFAULTS.maxBodyBytes,
-    async handle(request) {
+    async handle(request, limits) {
       const started = performance.now();
       const requestId = pickRequestId(request.headers, makeRequestId);
       const entry: Partial<RequestLog> = {};
       let response: RelayResponse;
       try {
         if (!configResult.ok) throw new RelayError('CONFIG', configResult.message);
-        response = await relay(endpoint, configResult.config, request, requestId, agents, entry);
+        response = await relay(endpoint, configResult.config, request, requestId, agents, entry, limits);
       } catch (error) {
         const relayError = error instanceof RelayError ? error : new RelayError('INTERNAL', 'the relay failed unexpectedly');
         entry.error = relayError.code;
         if (relayError.code === 'INTERNAL') entry.detail = String(error);
         response = errorResponse(relayError, requestId);
       }
-      if (log) {
-        writeRequestLog(log, {
-          ...entry,
-          requestId,
-          fn: endpoint.name,
-          method: request.method,
-          status: response.status,
-          ms: Math.round((performance.now() - started) * 10) / 10,
-          bytesIn: request.body === BODY_TOO_LARGE ? 0 : request.body.length,
-          bytesOut: response.body.length,
-        });
-      }
+      record(entry, request.method, request.body === BODY_TOO_LARGE ? 0 : request.body.length, response, started);
+      return response;
+    },
+    reject(error, method, detail) {
+      const response = errorResponse(error, makeRequestId());
+      record({ error: error.code, detail }, method, 0, response, performance.now());
       return response;
     },
   };
@@ -71,18 +95,30 @@ async function relay(
   requestId: string,
   agents: Agents,
   entry: Partial<RequestLog>,
+  limits: PlatformLimits | undefined,
 ): Promise<RelayResponse> {
   if (request.method !== endpoint.method) {
     throw new RelayError('METHOD_NOT_ALLOWED', `/${endpoint.name} accepts ${endpoint.method} only`, { allow: endpoint.method });
   }
-  if (request.body === BODY_TOO_LARGE || request.body.length > config.maxBodyBytes) {
-    throw new RelayError('BODY_TOO_LARGE', `the request body is larger than ${config.maxBodyBytes} bytes`);
+  const platformBound = limits !== undefined && limits.maxRequestBytes < config.maxBodyBytes;
+  const maxBodyBytes = platformBound ? limits.maxRequestBytes : config.maxBodyBytes;
+  if (request.body === BODY_TOO_LARGE || request.body.length > maxBodyBytes) {
+    const where = platformBound ? `, the most ${limits.platform} accepts` : '';
+    throw new RelayError('BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes${where}`);
   }
   const located = locateApiPath(endpoint, config.pathParam, request.path, request.query, request.headers['content-type'], request.body);
   const url = resolveTarget(config.upstream, located.apiPath, located.query);
   entry.path = url.pathname;
   entry.query = url.search.slice(1);
 
+  const responseBound = limits !== undefined && limits.maxResponseBytes < config.maxResponseBytes;
+  const tooLarge = (size?: number) => {
+    const what = size === undefined ? 'the upstream response' : `the upstream response (${size} bytes)`;
+    const limit = responseBound
+      ? `the ${limits.maxResponseBytes} bytes ${limits.platform} can return once encoded`
+      : `${config.maxResponseBytes} bytes`;
+    return new RelayError('RESPONSE_TOO_LARGE', `${what} is larger than ${limit}`);
+  };
   const upstream = await forward(
     {
       url,
@@ -96,12 +132,18 @@ async function relay(
       }),
       body: located.body,
       timeoutMs: config.timeoutMs,
-      maxResponseBytes: config.maxResponseBytes,
+      // Encoding only ever grows a body, so nothing larger than the platform's limit is worth reading.
+      maxResponseBytes: responseBound ? limits.maxResponseBytes : config.maxResponseBytes,
     },
     agents,
-  );
+  ).catch((error: unknown) => {
+    throw error instanceof RelayError && error.code === 'RESPONSE_TOO_LARGE' ? tooLarge() : error;
+  });
   const headers = clientResponseHeaders(upstream.rawHeaders, upstream.body.length, upstream.status);
   headers['x-request-id'] ??= requestId;
+  if (limits && limits.responseSize(headers, upstream.body.length) > limits.maxResponseBytes) {
+    throw tooLarge(upstream.body.length);
+  }
   return { status: upstream.status, headers, body: upstream.body };
 }
 

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Relay } from '../../core/relay';
 import { BODY_TOO_LARGE, type RelayResponse } from '../../core/types';
 
@@ -9,6 +9,10 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export interface NodeHandlerOptions {
   /** The scheme clients use to reach this server (https behind a cloud's TLS front). */
   protocol?: 'http' | 'https';
+  /** Headers the platform in front adds for itself (`x-scf-`): never passed upstream. */
+  internalHeaderPrefixes?: readonly string[];
+  /** A header in which the platform in front names the caller, trusted over the socket address. */
+  clientIpHeader?: string;
 }
 
 // An oversized upload is read to its end (and thrown away) before the 413 is sent: Node closes a
@@ -19,6 +23,7 @@ const DRAIN_BYTES = 64 * 1024 * 1024;
 
 export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): NodeHandler {
   const protocol = options.protocol ?? 'http';
+  const prefixes = options.internalHeaderPrefixes ?? [];
   return (req, res) => {
     readBody(req, relay.maxBodyBytes).then(
       async (body) => {
@@ -28,9 +33,9 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
           method: req.method ?? 'GET',
           path: asUnicode(mark === -1 ? target : target.slice(0, mark)),
           query: asUnicode(mark === -1 ? '' : target.slice(mark + 1)),
-          headers: req.headers,
+          headers: prefixes.length === 0 ? req.headers : withoutInternal(req.headers, prefixes),
           body,
-          clientIp: req.socket.remoteAddress?.replace(/^::ffff:/, ''),
+          clientIp: clientIpOf(req, options.clientIpHeader),
           protocol,
         });
         writeResponse(res, response);
@@ -79,6 +84,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | typeof 
       if (!req.complete) reject(new Error('client aborted'));
     });
   });
+}
+
+function withoutInternal(headers: IncomingHttpHeaders, prefixes: readonly string[]): IncomingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !prefixes.some((prefix) => name.startsWith(prefix))));
+}
+
+function clientIpOf(req: IncomingMessage, header: string | undefined): string | undefined {
+  const named = header === undefined ? undefined : req.headers[header];
+  if (typeof named === 'string' && /^[0-9a-fA-F.:]{2,45}$/.test(named.trim())) return named.trim();
+  return req.socket.remoteAddress?.replace(/^::ffff:/, '');
 }
 
 /** Node hands us the request line as latin1 text; raw UTF-8 bytes in it are turned back into characters. */

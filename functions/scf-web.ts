@@ -1,0 +1,31 @@
+// Tencent SCF web function: all four endpoints from one ordinary HTTP server on 0.0.0.0:9000, the
+// port SCF routes to. Started by dist/scf-web/scf_bootstrap.
+// https://cloud.tencent.com/document/product/583/56124 (web functions)
+import { createRelayServer } from './adapters/node-http/server';
+import { loadConfig } from './core/config';
+import { ENDPOINTS } from './core/endpoints';
+import { createRelay } from './core/relay';
+
+// A bad configuration is answered as a CONFIG error on every request rather than by exiting: a
+// crashing web function only shows the client an opaque platform error.
+const config = loadConfig(process.env);
+const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config));
+const server = createRelayServer(relays, {
+  protocol: 'https',
+  internalHeaderPrefixes: ['x-scf-', 'x-api-'],
+  clientIpHeader: 'x-scf-remote-addr',
+});
+
+// HOST and PORT exist for local runs and tests; on SCF they are unset.
+const host = process.env.HOST?.trim() || '0.0.0.0';
+const port = Number(process.env.PORT?.trim() || 9000);
+server.listen(port, host, () => {
+  const address = server.address();
+  const actual = typeof address === 'object' && address ? address.port : port;
+  process.stdout.write(`mp-relay web function listening on ${host}:${actual}${config.ok ? '' : ` (configuration error: ${config.message})`}\n`);
+});
+process.once('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  setTimeout(() => process.exit(0), 5_000).unref();
+});
