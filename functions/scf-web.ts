@@ -22,7 +22,7 @@ const port = Number(process.env.PORT?.trim() || 9000);
 server.listen(port, host, () => {
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
-  process.stdout.write(`mp-relay web function listening on ${host}:${actual}${config.ok ? '' : ` (configuration error: ${config.message})`}\n`);
+  process.stdout.write(`mp-relay web function listening on http://${host}:${actual}${config.ok ? '' : ` (configuration error: ${config.message})`}\n`);
 });
 process.once('SIGTERM', () => {
   server.close(() => process.exit(0));

@@ -1,36 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { built, startListening } from './helpers/processes';
 import { echo, send, startUpstream } from './helpers/servers';
 
 // `npm start` as a newcomer meets it: the built bundle, a demo backend when UPSTREAM_URL is unset,
 // the same message as the functions' CONFIG error when a setting is wrong, a clean stop on SIGTERM.
 
-const SERVER = path.join(__dirname, '..', 'dist', 'server', 'index.js');
-
-beforeAll(() => {
-  if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`npm run build\` first (npm test does)`);
-});
-
-interface Started {
-  child: ChildProcessWithoutNullStreams;
-  base: string;
-  output: () => string;
-}
-
-function startServer(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [SERVER], { env: { PATH: process.env.PATH ?? '', PORT: '0', ...env } });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve({ child, base: match[1]!, output: () => output });
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
-}
+const SERVER = built('server', 'index.js');
+const startServer = (env: Record<string, string>) => startListening(process.execPath, [SERVER], { PORT: '0', ...env });
 
 function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stderr: string }> {
   let stderr = '';

@@ -203,8 +203,12 @@ const fc3: EmulatedPlatform = {
   },
 };
 
-/** Aliyun FC 2.0 HTTP trigger: `(req, resp, context)`. help.aliyun.com document 74757. */
-const FC2_IGNORED_REQUEST = new Set(['connection', 'keep-alive', 'accept-encoding', 'te', 'trailer', 'transfer-encoding', 'proxy-authorization']);
+/**
+ * Aliyun FC 2.0 HTTP trigger: `(req, resp, context)`. help.aliyun.com document 74757. Accept-Encoding
+ * is reported (not documented) to be dropped on requests; the emulator keeps it, the reading under
+ * which a compressed upstream body would reach the function and lose its Content-Encoding.
+ */
+const FC2_IGNORED_REQUEST = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'proxy-authorization']);
 const FC2_NOT_SETTABLE = new Set(['connection', 'content-length', 'date', 'keep-alive', 'server', 'upgrade', 'content-encoding', 'trailer', 'transfer-encoding']);
 
 const fc2: EmulatedPlatform = {

@@ -1,0 +1,42 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+// Built artefacts run as users run them: a child process, its banner read for the loopback address.
+
+export const DIST = path.join(__dirname, '..', '..', 'dist');
+
+/** A built file; fails with a clear message when `npm run build` has not been run (npm test runs it). */
+export function built(...parts: string[]): string {
+  const file = path.join(DIST, ...parts);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (npm test does)`);
+  return file;
+}
+
+export interface Started {
+  child: ChildProcessWithoutNullStreams;
+  base: string;
+  output: () => string;
+  /** Stops the process and waits until it has gone. */
+  stop(): Promise<void>;
+}
+
+/** Spawns `command args` with only `env` (plus PATH) and resolves once it prints `listening on http://...`. */
+export function startListening(command: string, args: string[], env: Record<string, string>): Promise<Started> {
+  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env } });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolve({ child, base: match[1]!, output: () => output, stop });
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`${path.basename(args[0] ?? command)} exited with ${code}: ${output}`)));
+  });
+}
