@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { built, startListening } from './helpers/processes';
 import { send, startUpstream } from './helpers/servers';
@@ -113,4 +115,11 @@ describe('Tencent SCF web function', () => {
       await web.stop();
     }
   });
+});
+
+test('npm run bench:cold still runs (one sample; the numbers are for reading, not asserting)', () => {
+  const run = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'bench-cold.mjs')], { env: { ...process.env, BENCH_RUNS: '1' }, encoding: 'utf8' });
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  for (const fn of FUNCTIONS) expect(run.stdout).toMatch(new RegExp(`\\| dist/${fn} \\| \\d+ \\|`));
 });

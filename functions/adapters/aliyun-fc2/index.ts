@@ -1,4 +1,3 @@
-import zlib from 'node:zlib';
 import { RelayError } from '../../core/errors';
 import type { PlatformLimits, Relay } from '../../core/relay';
 import type { RelayResponse } from '../../core/types';
@@ -63,7 +62,7 @@ export async function handleFc2(relay: Relay, req: Fc2Request, resp: Fc2Response
     },
     FC2_LIMITS,
   );
-  send(resp, withoutContentEncoding(relay, req.method, response));
+  send(resp, await withoutContentEncoding(relay, req.method, response));
 }
 
 /**
@@ -98,9 +97,11 @@ function readBody(req: Fc2Request): Promise<Buffer> {
 }
 
 /** The upstream compressed although asked not to: decode here, since FC2 would drop the header. */
-function withoutContentEncoding(relay: Relay, method: string, response: RelayResponse): RelayResponse {
+async function withoutContentEncoding(relay: Relay, method: string, response: RelayResponse): Promise<RelayResponse> {
   const encoding = [response.headers['content-encoding']].flat()[0]?.trim().toLowerCase();
   if (encoding === undefined || encoding === 'identity' || response.body.length === 0) return response;
+  // Loaded only here, on this rare path: it would add a few milliseconds to every cold start.
+  const { default: zlib } = await import('node:zlib');
   const decode = { gzip: zlib.gunzipSync, 'x-gzip': zlib.gunzipSync, deflate: zlib.inflateSync, br: zlib.brotliDecompressSync }[encoding];
   try {
     if (!decode) throw new Error(encoding);
