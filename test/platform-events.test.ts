@@ -97,6 +97,13 @@ describe('each documented event shape is recognised and answered in kind', () =>
   });
 });
 
+test('warm invocations of one instance reuse one upstream connection', async () => {
+  const { handler } = loadBundle('get', env);
+  const before = upstream.connections();
+  for (let i = 0; i < 3; i++) expect(((await handler(events.fc3(GET_USERS), {})) as Result).statusCode).toBe(200);
+  expect(upstream.connections() - before).toBe(1);
+});
+
 test("the caller's address comes from each platform's own field", async () => {
   const { handler } = loadBundle('get', env);
   const seenIp = async (event: unknown) => {
