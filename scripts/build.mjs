@@ -3,6 +3,7 @@
 //   dist/scf-web/ and dist/scf-web.zip    one Tencent SCF web function serving all four
 //   dist/server/index.js                  `npm start`
 //   dist/emulator/index.js                `npm run emulate`
+//   dist/tools/*.mjs                      `npm run deploy:aliyun`, `deploy:tencent`, `smoke`
 // Type-checking is `tsc` (see `npm run build`); esbuild only strips types, which keeps this fast.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,24 @@ await Promise.all(
       // so --enable-source-maps gives readable stacks.
       sourcemap: FUNCTIONS.includes(name) ? 'external' : 'linked',
       legalComments: 'none',
+      logLevel: 'warning',
+    }),
+  ),
+);
+
+// Deploy and smoke tools run from a checkout, so their dependencies stay in node_modules.
+const TOOLS = { 'deploy-aliyun': 'scripts/deploy/aliyun.ts', 'deploy-tencent': 'scripts/deploy/tencent.ts', smoke: 'scripts/smoke.ts' };
+await Promise.all(
+  Object.entries(TOOLS).map(([name, entry]) =>
+    build({
+      entryPoints: [entry],
+      outfile: `dist/tools/${name}.mjs`,
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      target: 'node18',
+      format: 'esm',
+      sourcemap: 'linked',
       logLevel: 'warning',
     }),
   ),

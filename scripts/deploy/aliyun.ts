@@ -1,0 +1,158 @@
+// `npm run deploy:aliyun [-- --dry-run]`: the four functions on Aliyun Function Compute with anonymous
+// HTTP triggers (no API Gateway, so no 3 s cut-off), and optionally a custom domain routing /get,
+// /post, /put, /getDownImg (and everything under them) to them, with its certificate. Uses the FC API
+// through @alicloud/fc2. Idempotent: every resource is read first, then created or updated.
+import Client, { type FcError } from '@alicloud/fc2';
+import { readFileSync } from 'node:fs';
+import { createRunner, redact, type Resource } from './plan';
+import { environment, FUNCTIONS, positiveInt, relayEnvironment, required, SettingsError, type Env } from './settings';
+
+const CREDENTIALS = {
+  ALIBABA_CLOUD_ACCESS_KEY_ID: 'the AccessKey ID of a RAM user allowed to manage Function Compute',
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'the AccessKey secret that goes with it',
+  ALIBABA_CLOUD_ACCOUNT_ID: 'your Aliyun account ID (主账号 ID, shown in the console under the avatar)',
+};
+
+interface Plan {
+  region: string;
+  service: string;
+  runtime: string;
+  memorySize: number;
+  timeout: number;
+  environmentVariables: Record<string, string>;
+  domain?: { name: string; cert?: { certName: string; certificate: string; privateKey: string } };
+}
+
+function readPlan(env: Env): Plan {
+  const domainName = env.MP_RELAY_DOMAIN?.trim();
+  const certFile = env.MP_RELAY_CERT_FILE?.trim();
+  const keyFile = env.MP_RELAY_KEY_FILE?.trim();
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new SettingsError('set both MP_RELAY_CERT_FILE and MP_RELAY_KEY_FILE (PEM files), or neither');
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new SettingsError(`cannot read ${file}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    region: env.MP_RELAY_REGION?.trim() || 'cn-shanghai',
+    service: env.MP_RELAY_SERVICE?.trim() || 'mp-relay',
+    runtime: env.MP_RELAY_RUNTIME?.trim() || 'nodejs18',
+    memorySize: positiveInt(env, 'MP_RELAY_MEMORY_MB', 256),
+    timeout: positiveInt(env, 'MP_RELAY_TIMEOUT_S', 30),
+    environmentVariables: relayEnvironment(env),
+    domain: domainName
+      ? { name: domainName, cert: certFile && keyFile ? { certName: domainName.replace(/\./g, '-'), certificate: read(certFile), privateKey: read(keyFile) } : undefined }
+      : undefined,
+  };
+}
+
+function resources(client: Client, plan: Plan, zipOf: (fn: string) => string): Resource[] {
+  const isMissing = (error: unknown) => /NotFound$/.test((error as FcError).code ?? '');
+  const { service } = plan;
+  const list: Resource[] = [];
+
+  const serviceOptions = { description: 'mp-relay: WeChat mini program relay', internetAccess: true };
+  list.push({
+    label: `service ${service}`,
+    isMissing,
+    read: { describe: `GET /services/${service}`, run: () => client.getService(service) },
+    create: { describe: 'POST /services', body: { serviceName: service, ...serviceOptions }, run: () => client.createService(service, serviceOptions) },
+    update: { describe: `PUT /services/${service}`, body: serviceOptions, run: () => client.updateService(service, serviceOptions) },
+  });
+
+  for (const { name, method } of FUNCTIONS) {
+    const options = () => ({
+      description: `mp-relay /${name}`,
+      handler: 'index.handler',
+      runtime: plan.runtime,
+      memorySize: plan.memorySize,
+      timeout: plan.timeout,
+      environmentVariables: plan.environmentVariables,
+      code: { zipFile: zipOf(name) },
+    });
+    const shown = { ...options(), code: { zipFile: `<base64 of dist/${name}.zip>` } };
+    list.push({
+      label: `function ${name}`,
+      isMissing,
+      read: { describe: `GET /services/${service}/functions/${name}`, run: () => client.getFunction(service, name) },
+      create: { describe: `POST /services/${service}/functions`, body: { functionName: name, ...shown }, run: () => client.createFunction(service, { functionName: name, ...options() }) },
+      update: { describe: `PUT /services/${service}/functions/${name}`, body: shown, run: () => client.updateFunction(service, name, options()) },
+    });
+    // Anonymous: the mini program calls without Aliyun signatures; the relay does its own checks.
+    const triggerConfig = { authType: 'anonymous' as const, methods: [method] };
+    const trigger = { triggerName: 'http', triggerType: 'http' as const, triggerConfig };
+    const triggerPath = `/services/${service}/functions/${name}/triggers`;
+    list.push({
+      label: `HTTP trigger of ${name}`,
+      isMissing,
+      read: { describe: `GET ${triggerPath}/http`, run: () => client.getTrigger(service, name, 'http') },
+      create: { describe: `POST ${triggerPath}`, body: trigger, run: () => client.createTrigger(service, name, trigger) },
+      update: { describe: `PUT ${triggerPath}/http`, body: { triggerConfig }, run: () => client.updateTrigger(service, name, 'http', { triggerConfig }) },
+    });
+  }
+
+  if (plan.domain) {
+    const { name: domain, cert } = plan.domain;
+    // `/get` for the query style and `/get/*` for the path style, for each function.
+    const routes = FUNCTIONS.flatMap(({ name, method }) =>
+      [`/${name}`, `/${name}/*`].map((path) => ({ path, serviceName: service, functionName: name, qualifier: 'LATEST', methods: [method] })),
+    );
+    const options = { protocol: cert ? ('HTTP,HTTPS' as const) : ('HTTP' as const), ...(cert ? { certConfig: cert } : {}), routeConfig: { routes } };
+    const shown = redact(options, ['privateKey', 'certificate']);
+    list.push({
+      label: `custom domain ${domain}`,
+      isMissing,
+      read: { describe: `GET /custom-domains/${domain}`, run: () => client.getCustomDomain(domain) },
+      create: { describe: 'POST /custom-domains', body: { domainName: domain, ...shown }, run: () => client.createCustomDomain(domain, options) },
+      update: { describe: `PUT /custom-domains/${domain}`, body: shown, run: () => client.updateCustomDomain(domain, options) },
+    });
+  }
+  return list;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const dryRun = argv.includes('--dry-run');
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const env = environment();
+  let plan: Plan;
+  let credentials: Record<keyof typeof CREDENTIALS, string> | undefined;
+  try {
+    plan = readPlan(env);
+    credentials = dryRun ? undefined : required(env, CREDENTIALS);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    process.stderr.write(`deploy:aliyun: ${error.message}\n`);
+    return 1;
+  }
+  const accountId = credentials?.ALIBABA_CLOUD_ACCOUNT_ID ?? (env.ALIBABA_CLOUD_ACCOUNT_ID?.trim() || 'ACCOUNT_ID');
+  const endpoint = env.ALIYUN_FC_ENDPOINT?.trim() || `https://${accountId}.${plan.region}.fc.aliyuncs.com`;
+  const client = new Client(accountId, {
+    accessKeyID: credentials?.ALIBABA_CLOUD_ACCESS_KEY_ID ?? 'dry-run',
+    accessKeySecret: credentials?.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? 'dry-run',
+    region: plan.region,
+    endpoint,
+  });
+  const zipOf = (fn: string) => readFileSync(`dist/${fn}.zip`).toString('base64');
+
+  print(`${dryRun ? 'Dry run: nothing is sent. ' : ''}Deploying mp-relay to Aliyun FC ${plan.region} (${endpoint}), service ${plan.service}`);
+  const runner = createRunner({ dryRun, print });
+  for (const resource of resources(client, plan, zipOf)) {
+    const outcome = await runner.ensure(resource);
+    if (!dryRun) print(`  ${outcome}: ${resource.label}`);
+  }
+  if (!dryRun) {
+    print('');
+    print(plan.domain ? `Done. Point a CNAME for ${plan.domain.name} at ${accountId}.${plan.region}.fc.aliyuncs.com, then: npm run smoke -- https://${plan.domain.name}` : 'Done. Set MP_RELAY_DOMAIN (and the certificate files) to map your filed domain.');
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`deploy:aliyun: failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

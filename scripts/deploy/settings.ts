@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../../functions/core/config';
+
+// Settings shared by the deploy scripts: the process environment, with a `.env` file in the current
+// folder filling in what the environment leaves unset (as serverless and s do).
+
+export type Env = Record<string, string | undefined>;
+
+/** process.env over the `KEY=value` lines of `.env` (comments, `export` and quotes allowed). */
+export function environment(file = '.env'): Env {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { ...process.env };
+  }
+  const fromFile: Env = {};
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!match) continue;
+    const raw = match[2]!;
+    fromFile[match[1]!] = /^(['"]).*\1$/.test(raw) ? raw.slice(1, -1) : raw.replace(/\s+#.*$/, '');
+  }
+  return { ...fromFile, ...process.env };
+}
+
+export class SettingsError extends Error {}
+
+/** The named variables, or one error listing every one that is missing, each with what it is. */
+export function required<K extends string>(env: Env, wanted: Record<K, string>): Record<K, string> {
+  const missing = Object.entries<string>(wanted).filter(([name]) => !env[name]?.trim());
+  if (missing.length > 0) {
+    throw new SettingsError(missing.map(([name, what]) => `missing ${name}: ${what}`).join('\n'));
+  }
+  return Object.fromEntries(Object.keys(wanted).map((name) => [name, env[name]!.trim()])) as Record<K, string>;
+}
+
+/** The relay's own settings, checked by the relay's own rules before anything is deployed. */
+export function relayEnvironment(env: Env): Record<string, string> {
+  const config = loadConfig(env);
+  if (!config.ok) throw new SettingsError(config.message);
+  const names = ['UPSTREAM_URL', 'RELAY_PATH_PARAM', 'RELAY_ALLOW_INSECURE_UPSTREAM', 'RELAY_MAX_BODY_BYTES', 'RELAY_MAX_RESPONSE_BYTES', 'RELAY_TIMEOUT_MS', 'RELAY_LOG'];
+  return Object.fromEntries(names.filter((name) => env[name]?.trim()).map((name) => [name, env[name]!.trim()]));
+}
+
+export function positiveInt(env: Env, name: string, fallback: number): number {
+  const value = env[name]?.trim();
+  if (!value) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new SettingsError(`${name} must be a positive whole number (got ${JSON.stringify(value)})`);
+  return Number(value);
+}
+
+export const FUNCTIONS = [
+  { name: 'get', method: 'GET' },
+  { name: 'post', method: 'POST' },
+  { name: 'put', method: 'PUT' },
+  { name: 'getDownImg', method: 'GET' },
+] as const;

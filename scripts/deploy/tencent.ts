@@ -1,0 +1,187 @@
+// `npm run deploy:tencent [-- --dry-run] [-- --web]`: mp-relay on Tencent SCF through Tencent's official
+// Node SDK (tencentcloud-sdk-nodejs-scf). By default the four event functions, each with a function
+// URL; with --web one web function serving all four endpoints. With MP_RELAY_DOMAIN, a custom domain
+// routes /get, /post, /put, /getDownImg to them (CreateCustomDomain). Idempotent: each resource is read
+// first, then created or updated.
+//
+// Why this path: API Gateway triggers are being retired (function URLs and web functions replace
+// them), serverless@3 no longer runs Tencent's component YAML, and Tencent's own `scf` CLI logs in by
+// QR code and runs its components in Tencent's cloud. Plain API calls through the SDK need only an
+// API key, run in CI, and can be tested against a local stand-in.
+import tencentcloud from 'tencentcloud-sdk-nodejs-scf';
+import { readFileSync } from 'node:fs';
+import { createRunner, type Resource } from './plan';
+import { environment, FUNCTIONS, positiveInt, relayEnvironment, required, SettingsError, type Env } from './settings';
+
+const CREDENTIALS = {
+  TENCENTCLOUD_SECRET_ID: 'the SecretId of an API key allowed to manage SCF (访问管理 > API 密钥)',
+  TENCENTCLOUD_SECRET_KEY: 'the SecretKey that goes with it',
+};
+
+// A function URL open to anyone on the internet: the mini program calls without Tencent signatures.
+const FUNCTION_URL = JSON.stringify({ AuthType: 'NONE', NetConfig: { EnableIntranet: false, EnableExtranet: true } });
+
+type ScfClient = InstanceType<typeof tencentcloud.scf.v20180416.Client>;
+
+interface Plan {
+  region: string;
+  namespace: string;
+  runtime: string;
+  memorySize: number;
+  timeout: number;
+  variables: { Key: string; Value: string }[];
+  functions: { name: string; type: 'Event' | 'HTTP'; zip: string; handler: string; routes: string[] }[];
+  domain?: { name: string; certificateId?: string };
+}
+
+function readPlan(env: Env, web: boolean): Plan {
+  const prefix = env.MP_RELAY_FUNCTION_PREFIX?.trim() || 'mp-relay-';
+  const domainName = env.MP_RELAY_DOMAIN?.trim();
+  return {
+    region: env.MP_RELAY_REGION?.trim() || 'ap-guangzhou',
+    namespace: env.MP_RELAY_NAMESPACE?.trim() || 'default',
+    runtime: env.MP_RELAY_RUNTIME?.trim() || 'Nodejs18.15',
+    memorySize: positiveInt(env, 'MP_RELAY_MEMORY_MB', 256),
+    timeout: positiveInt(env, 'MP_RELAY_TIMEOUT_S', 30),
+    variables: Object.entries(relayEnvironment(env)).map(([Key, Value]) => ({ Key, Value })),
+    functions: web
+      ? [{ name: `${prefix}web`, type: 'HTTP', zip: 'dist/scf-web.zip', handler: 'scf_bootstrap', routes: ['/*'] }]
+      : FUNCTIONS.map(({ name }) => ({ name: `${prefix}${name}`, type: 'Event', zip: `dist/${name}.zip`, handler: 'index.main_handler', routes: [`/${name}`, `/${name}/*`] })),
+    domain: domainName ? { name: domainName, certificateId: env.MP_RELAY_CERT_ID?.trim() || undefined } : undefined,
+  };
+}
+
+const isMissing = (error: unknown) => /^ResourceNotFound/.test(String((error as { code?: string }).code ?? ''));
+
+class NotFound extends Error {
+  code = 'ResourceNotFound.Trigger';
+}
+
+/** SCF applies changes asynchronously: wait until the function is Active before the next call. */
+async function waitActive(client: ScfClient, FunctionName: string, Namespace: string): Promise<void> {
+  for (let attempt = 0; attempt < 120; attempt++) {
+    const { Status } = await client.GetFunction({ FunctionName, Namespace });
+    if (Status === 'Active') return;
+    if (Status && /Failed/i.test(Status)) throw new Error(`function ${FunctionName} is ${Status}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new Error(`function ${FunctionName} did not become Active within 2 minutes`);
+}
+
+function resources(client: ScfClient, plan: Plan): Resource[] {
+  const Namespace = plan.namespace;
+  const list: Resource[] = [];
+  for (const fn of plan.functions) {
+    const FunctionName = fn.name;
+    const configuration = { MemorySize: plan.memorySize, Timeout: plan.timeout, Runtime: plan.runtime, Environment: { Variables: plan.variables } };
+    const zipFile = () => readFileSync(fn.zip).toString('base64');
+    const shownZip = `<base64 of ${fn.zip}>`;
+    const create = { FunctionName, Namespace, Type: fn.type, Handler: fn.handler, Description: 'mp-relay', ...configuration };
+    list.push({
+      label: `function ${FunctionName}`,
+      isMissing,
+      read: { describe: `GetFunction ${FunctionName}`, run: () => client.GetFunction({ FunctionName, Namespace }) },
+      create: {
+        describe: `CreateFunction ${FunctionName}`,
+        body: { ...create, Code: { ZipFile: shownZip } },
+        run: async () => {
+          await client.CreateFunction({ ...create, Code: { ZipFile: zipFile() } });
+          await waitActive(client, FunctionName, Namespace);
+        },
+      },
+      update: {
+        describe: `UpdateFunctionCode, then UpdateFunctionConfiguration ${FunctionName}`,
+        body: [{ FunctionName, Namespace, Handler: fn.handler, ZipFile: shownZip }, { FunctionName, Namespace, ...configuration }],
+        run: async () => {
+          await client.UpdateFunctionCode({ FunctionName, Namespace, Handler: fn.handler, ZipFile: zipFile() });
+          await waitActive(client, FunctionName, Namespace);
+          await client.UpdateFunctionConfiguration({ FunctionName, Namespace, ...configuration });
+          await waitActive(client, FunctionName, Namespace);
+        },
+      },
+    });
+
+    // A function URL is a trigger of type http (https://cloud.tencent.com/document/product/583/100227).
+    const trigger = { FunctionName, Namespace, TriggerName: 'url', Type: 'http', TriggerDesc: FUNCTION_URL, Qualifier: '$LATEST' };
+    list.push({
+      label: `function URL of ${FunctionName}`,
+      isMissing,
+      read: {
+        describe: `ListTriggers ${FunctionName}`,
+        run: async () => {
+          const { Triggers } = await client.ListTriggers({ FunctionName, Namespace });
+          if (!Triggers?.some((item) => item.Type === 'http' && item.TriggerName === 'url')) throw new NotFound();
+        },
+      },
+      create: { describe: `CreateTrigger ${FunctionName} url`, body: trigger, run: () => client.CreateTrigger(trigger) },
+      update: { describe: `UpdateTrigger ${FunctionName} url`, body: trigger, run: () => client.UpdateTrigger(trigger) },
+    });
+  }
+
+  if (plan.domain) {
+    const { name: Domain, certificateId } = plan.domain;
+    const options = {
+      Domain,
+      // Mini programs call HTTPS only; HTTP alone is for trying the domain out before the certificate.
+      Protocol: certificateId ? 'HTTP&HTTPS' : 'HTTP',
+      EndpointsConfig: plan.functions.flatMap((fn) => fn.routes.map((PathMatch) => ({ Namespace, FunctionName: fn.name, Qualifier: '$LATEST', PathMatch }))),
+      ...(certificateId ? { CertConfig: { CertificateId: certificateId } } : {}),
+    };
+    list.push({
+      label: `custom domain ${Domain}`,
+      isMissing,
+      read: { describe: `GetCustomDomain ${Domain}`, run: () => client.GetCustomDomain({ Domain }) },
+      create: { describe: `CreateCustomDomain ${Domain}`, body: options, run: () => client.CreateCustomDomain(options) },
+      update: { describe: `UpdateCustomDomain ${Domain}`, body: options, run: () => client.UpdateCustomDomain(options) },
+    });
+  }
+  return list;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const dryRun = argv.includes('--dry-run');
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const env = environment();
+  let plan: Plan;
+  let credentials: Record<keyof typeof CREDENTIALS, string> | undefined;
+  try {
+    plan = readPlan(env, argv.includes('--web'));
+    credentials = dryRun ? undefined : required(env, CREDENTIALS);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    process.stderr.write(`deploy:tencent: ${error.message}\n`);
+    return 1;
+  }
+  // TENCENTCLOUD_SCF_ENDPOINT points the SDK elsewhere (tests use a local stand-in: http://127.0.0.1:port).
+  const override = env.TENCENTCLOUD_SCF_ENDPOINT?.trim();
+  const endpoint = override ? override.replace(/^https?:\/\//, '') : 'scf.tencentcloudapi.com';
+  const client = new tencentcloud.scf.v20180416.Client({
+    credential: { secretId: credentials?.TENCENTCLOUD_SECRET_ID ?? 'dry-run', secretKey: credentials?.TENCENTCLOUD_SECRET_KEY ?? 'dry-run' },
+    region: plan.region,
+    profile: { httpProfile: { endpoint, protocol: override?.startsWith('http://') ? 'http://' : 'https://' } },
+  });
+
+  print(`${dryRun ? 'Dry run: nothing is sent. ' : ''}Deploying mp-relay to Tencent SCF ${plan.region} (${endpoint}), namespace ${plan.namespace}`);
+  const runner = createRunner({ dryRun, print });
+  for (const resource of resources(client, plan)) {
+    const outcome = await runner.ensure(resource);
+    if (!dryRun) print(`  ${outcome}: ${resource.label}`);
+  }
+  if (!dryRun) {
+    print('');
+    print(
+      plan.domain
+        ? `Done. Add the CNAME record the SCF console shows for ${plan.domain.name} (函数服务 > 自定义域名), then: npm run smoke -- https://${plan.domain.name}`
+        : 'Done. Set MP_RELAY_DOMAIN (and MP_RELAY_CERT_ID) to map your filed domain.',
+    );
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`deploy:tencent: failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
