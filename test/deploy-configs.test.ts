@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { built } from './helpers/processes';
+
+// The two declarative deploy paths for Aliyun, checked offline: serverless.yml by running
+// `serverless package` (v3, with the Aliyun plugin) and reading what it produced; s.yaml against
+// what its components (fc3, fc3-domain) require, as their published JSON schemas state it.
+
+const ROOT = path.join(__dirname, '..');
+const FUNCTIONS = [
+  ['get', 'GET'],
+  ['post', 'POST'],
+  ['put', 'PUT'],
+  ['getDownImg', 'GET'],
+] as const;
+
+describe('serverless.yml (Serverless Framework v3 + serverless-aliyun-function-compute)', () => {
+  let project: string;
+  let templates: { Resources: Record<string, { Type: string; Properties: any }> };
+  let archive: Buffer;
+
+  /** `serverless package` in a copy of the project, with a dummy credentials file and no network. */
+  function slsPackage(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'package'], {
+      cwd: project,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: project,
+        // CI keeps the Aliyun plugin's usage analytics off; the others silence the framework's.
+        CI: '1',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        ALIYUN_CREDENTIALS_FILE: path.join(project, 'credentials'),
+        ...env,
+      },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
+  }
+
+  beforeAll(async () => {
+    project = mkdtempSync(path.join(os.tmpdir(), 'mp-relay-sls-'));
+    cpSync(path.join(ROOT, 'serverless.yml'), path.join(project, 'serverless.yml'));
+    mkdirSync(path.join(project, 'scripts'));
+    cpSync(path.join(ROOT, 'scripts', 'serverless-fc-environment.js'), path.join(project, 'scripts', 'serverless-fc-environment.js'));
+    for (const [fn] of FUNCTIONS) cpSync(path.dirname(built(fn, 'index.js')), path.join(project, 'dist', fn), { recursive: true });
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'));
+    writeFileSync(path.join(project, 'credentials'), '[default]\naliyun_access_key_id = dummy\naliyun_access_key_secret = dummy\naliyun_account_id = 1234567890\n');
+    const run = await slsPackage({ UPSTREAM_URL: 'https://api.example.com/v1', RELAY_LOG: '0' });
+    if (run.code !== 0) throw new Error(`serverless package failed:\n${run.output}`);
+    templates = JSON.parse(readFileSync(path.join(project, '.serverless', 'configuration-template-update.json'), 'utf8'));
+    archive = readFileSync(path.join(project, '.serverless', 'mp-relay.zip'));
+  }, 60_000);
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  const ofType = (type: string) => Object.values(templates.Resources).filter((resource) => resource.Type === type).map((resource) => resource.Properties);
+
+  test('four functions, each with its own bundle as handler and the documented defaults', () => {
+    const functions = ofType('ALIYUN::FC::Function');
+    expect(functions.map((fn) => [fn.name, fn.handler])).toEqual(FUNCTIONS.map(([fn]) => [`mp-relay-dev-${fn}`, `dist/${fn}/index.handler`]));
+    for (const fn of functions) expect([fn.runtime, fn.memorySize, fn.timeout]).toEqual(['nodejs18', 256, 30]);
+    // The one archive holds the four bundles (and nothing else: no sources, no node_modules).
+    const names = [...archive.toString('latin1').matchAll(/dist\/[A-Za-z]+\/index\.js(?!\.map)/g)].map((match) => match[0]);
+    expect([...new Set(names)].sort()).toEqual(FUNCTIONS.map(([fn]) => `dist/${fn}/index.js`).sort());
+    expect(archive.includes('node_modules/')).toBe(false);
+  });
+
+  test('an http event per function: /get GET, /post POST, /put PUT, /getDownImg GET, through API Gateway', () => {
+    const apis = ofType('ALIYUN::API::HTTP');
+    expect(apis.map((api) => [api.RequestConfig.RequestPath, api.RequestConfig.RequestHttpMethod, api.ServiceConfig.FunctionComputeConfig.FunctionName])).toEqual(
+      FUNCTIONS.map(([fn, method]) => [`/${fn}`, method, `mp-relay-dev-${fn}`]),
+    );
+    for (const api of apis) {
+      expect([api.AuthType, api.RequestConfig.RequestMode]).toEqual(['ANONYMOUS', 'PASSTHROUGH']);
+      // The plugin's fixed backend timeout, which the docs warn about.
+      expect(api.ServiceConfig.ServiceTimeout).toBe(3000);
+    }
+  });
+
+  test("the relay's settings reach every function's environment, with a timeout below the gateway's", () => {
+    for (const fn of ofType('ALIYUN::FC::Function')) {
+      expect(fn.environmentVariables).toEqual({
+        UPSTREAM_URL: 'https://api.example.com/v1',
+        RELAY_PATH_PARAM: 'method',
+        RELAY_MAX_BODY_BYTES: '6291456',
+        RELAY_MAX_RESPONSE_BYTES: '33554432',
+        RELAY_TIMEOUT_MS: '2800',
+        RELAY_LOG: '0',
+      });
+    }
+  });
+
+  test('a .env file supplies what the environment does not', async () => {
+    writeFileSync(path.join(project, '.env'), 'UPSTREAM_URL=https://from-dotenv.example.com\nMP_RELAY_REGION=cn-hangzhou\n');
+    try {
+      const run = await slsPackage({});
+      expect(run.code).toBe(0);
+      const update = JSON.parse(readFileSync(path.join(project, '.serverless', 'configuration-template-update.json'), 'utf8'));
+      const fn = Object.values<any>(update.Resources).find((resource) => resource.Type === 'ALIYUN::FC::Function');
+      expect(fn.Properties.environmentVariables.UPSTREAM_URL).toBe('https://from-dotenv.example.com');
+      expect(update.Resources['sls-function-service'].Properties.region).toBe('cn-hangzhou');
+    } finally {
+      rmSync(path.join(project, '.env'));
+    }
+  }, 60_000);
+});
+
+describe('s.yaml (Serverless Devs: fc3 and fc3-domain components)', () => {
+  const doc = parse(readFileSync(path.join(ROOT, 's.yaml'), 'utf8'));
+  const env: Record<string, string> = {
+    UPSTREAM_URL: 'https://api.example.com',
+    MP_RELAY_DOMAIN: 'api.example.cn',
+    MP_RELAY_CERT_FILE: 'cert.pem',
+    MP_RELAY_KEY_FILE: 'key.pem',
+  };
+
+  /** Resolves `${env('X')}`, `${env('X', 'default')}` and `${vars.a.b}` as `s` does; anything else fails the test. */
+  function resolve(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(resolve);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolve(item)]));
+    if (typeof value !== 'string') return value;
+    const whole = /^\$\{([^}]+)\}$/.exec(value);
+    if (whole) return resolveExpression(whole[1]!);
+    return value.replace(/\$\{([^}]+)\}/g, (_, expression: string) => String(resolveExpression(expression)));
+  }
+  function resolveExpression(expression: string): unknown {
+    const envCall = /^env\('([A-Z_]+)'(?:,\s*'([^']*)')?\)$/.exec(expression.trim());
+    if (envCall) {
+      const found = env[envCall[1]!] ?? envCall[2];
+      if (found === undefined) throw new Error(`env('${envCall[1]}') has no value and no default`);
+      return found;
+    }
+    const varRef = /^vars\.([\w.]+)$/.exec(expression.trim());
+    if (varRef) return resolve(varRef[1]!.split('.').reduce((node: any, key) => node?.[key], doc.vars));
+    throw new Error(`unsupported expression \${${expression}}`);
+  }
+
+  // From the components' schemas (devsapp/fc3 src/schema.json, devsapp/fc3-domain src/schema.json).
+  const REGIONS = ['cn-beijing', 'cn-chengdu', 'cn-hangzhou', 'cn-hongkong', 'cn-huhehaote', 'cn-qingdao', 'cn-shanghai', 'cn-shenzhen', 'cn-zhangjiakou'];
+  const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'];
+  const FC3_PROPS = ['region', 'functionName', 'description', 'code', 'runtime', 'handler', 'memorySize', 'timeout', 'instanceConcurrency', 'environmentVariables', 'triggers', 'cpu', 'diskSize', 'role', 'logConfig', 'vpcConfig', 'internetAccess', 'layers'];
+
+  const resources = resolve(doc.resources) as Record<string, { component: string; props: any }>;
+  const functions = Object.values(resources).filter((resource) => resource.component === 'fc3');
+  const domain = Object.values(resources).find((resource) => resource.component === 'fc3-domain');
+
+  test('the header is Serverless Devs 3 and every expression resolves', () => {
+    expect(doc.edition).toBe('3.0.0');
+    expect(functions).toHaveLength(4);
+    expect(domain).toBeDefined();
+  });
+
+  test.each(FUNCTIONS)('fc3 function %s: required props, valid values, an anonymous HTTP trigger for %s', (fn, method) => {
+    const props = functions.find((resource) => resource.props.functionName === `mp-relay-${fn}`)?.props;
+    expect(props).toBeDefined();
+    expect(Object.keys(props).filter((key) => !FC3_PROPS.includes(key))).toEqual([]);
+    for (const key of ['functionName', 'region', 'runtime', 'code', 'handler']) expect(typeof props[key]).toBe('string');
+    expect(REGIONS).toContain(props.region);
+    expect(props.memorySize % 64 === 0 && props.memorySize >= 128 && props.memorySize <= 32768).toBe(true);
+    expect(Number.isInteger(props.timeout) && props.timeout >= 1 && props.timeout <= 86400).toBe(true);
+    expect(props.instanceConcurrency >= 1 && props.instanceConcurrency <= 100).toBe(true);
+    expect(Object.values(props.environmentVariables).every((value) => typeof value === 'string')).toBe(true);
+    expect(props.environmentVariables.UPSTREAM_URL).toBe(env.UPSTREAM_URL);
+    expect(props.triggers).toEqual([{ triggerName: 'http', triggerType: 'http', triggerConfig: { authType: 'anonymous', methods: [method] } }]);
+    // The code folder is the build's, and its handler is exported there.
+    expect(props.handler).toBe('index.handler');
+    expect(existsSync(path.join(ROOT, props.code, 'index.js'))).toBe(true);
+  });
+
+  test('fc3-domain: the filed domain with its certificate files, routing each function in both styles', () => {
+    const props = domain!.props;
+    expect(REGIONS).toContain(props.region);
+    expect(props.domainName).toBe(env.MP_RELAY_DOMAIN);
+    expect(['HTTP', 'HTTPS', 'HTTP,HTTPS']).toContain(props.protocol);
+    expect(props.certConfig).toEqual({ certName: 'mp-relay', certificate: 'cert.pem', privateKey: 'key.pem' });
+    const routes = props.routeConfig.routes as { path: string; functionName: string; methods: string[] }[];
+    for (const route of routes) expect(route.methods.every((method) => METHODS.includes(method))).toBe(true);
+    expect(routes.map((route) => [route.path, route.functionName, route.methods])).toEqual(
+      FUNCTIONS.flatMap(([fn, method]) => [`/${fn}`, `/${fn}/*`].map((p) => [p, `mp-relay-${fn}`, [method]])),
+    );
+    const declared = functions.map((resource) => resource.props.functionName);
+    expect(routes.every((route) => declared.includes(route.functionName))).toBe(true);
+  });
+});
