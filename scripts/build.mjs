@@ -3,6 +3,7 @@
 //   dist/scf-web/ and dist/scf-web.zip    one Tencent SCF web function serving all four
 //   dist/server/index.js                  `npm start`
 //   dist/emulator/index.js                `npm run emulate`
+//   dist/client/index.js (+ .d.ts)      the mini program client
 //   dist/tools/*.mjs                      `npm run deploy:aliyun`, `deploy:tencent`, `smoke`
 // Type-checking is `tsc` (see `npm run build`); esbuild only strips types, which keeps this fast.
 import { build } from 'esbuild';
@@ -55,6 +56,19 @@ await Promise.all(
     }),
   ),
 );
+
+// The mini program client: one ES2017 CommonJS file with no dependencies, plus its types (emitted by
+// `tsc -p client` into dist/client/types, which `npm run build` runs first).
+await build({
+  entryPoints: ['client/index.ts'],
+  outfile: 'dist/client/index.js',
+  bundle: true,
+  platform: 'neutral',
+  target: 'es2017',
+  format: 'cjs',
+  logLevel: 'warning',
+});
+writeFileSync('dist/client/index.d.ts', "/// <reference types=\"miniprogram-api-typings\" />\nexport * from './types/client/index';\n");
 
 // Upload-ready archives: index.js at the root (the handler is `index.handler` or `index.main_handler`).
 const read = (file) => readFileSync(file);

@@ -180,3 +180,26 @@ describe('request headers', () => {
     expect(lastUpstream().headers['content-length']).toBeUndefined();
   });
 });
+
+describe('uploads', () => {
+  test('a multipart body of a few MB with a binary part reaches the backend byte for byte (never parsed)', async () => {
+    const boundary = '----mp-relay-test-boundary';
+    const file = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < file.length; i++) file[i] = (i * 131 + 7) % 256; // every byte value, CR and LF included
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\n小程序头像\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`),
+      file,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const reply = await send(context.relay.url, '/post?method=api/upload', {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) },
+      body,
+    });
+    expect(reply.status).toBe(200);
+    expect(lastUpstream().url).toBe('/v1/api/upload');
+    expect(lastUpstream().headers['content-type']).toBe(`multipart/form-data; boundary=${boundary}`);
+    expect(lastUpstream().body.equals(body)).toBe(true);
+  });
+});

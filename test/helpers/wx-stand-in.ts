@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+
+// A stand-in for the parts of `wx` the client uses, doing real HTTP over loopback with the semantics
+// WeChat documents: GET data goes to the query; other methods send objects as JSON by default;
+// dataType 'json' parses the body when it can; `success` fires for any status and `fail` only when
+// no answer came; several Set-Cookie reach the page joined into one header (and listed in `cookies`);
+// downloadFile writes the file whatever the status; at most 10 calls may be in flight.
+
+export interface WxStandIn {
+  request(options: any): void;
+  downloadFile(options: any): void;
+  uploadFile(options: any): void;
+  getStorageSync(key: string): any;
+  setStorageSync(key: string, value: any): void;
+  getFileSystemManager(): { readFileSync(file: string, encoding?: string): string | ArrayBuffer };
+  /** Every call made, in order: `GET http://...`. */
+  log: string[];
+  /** The most calls that were in flight at once. */
+  peakInFlight(): number;
+  storage: Map<string, any>;
+}
+
+const MAX_IN_FLIGHT = 10;
+
+interface Sent {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function send(url: string, method: string, headers: Record<string, string>, body: Buffer | undefined, timeout: number): Promise<Sent> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeout, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** WeChat hands the page one header object; several Set-Cookie arrive joined by ", ". */
+function pageHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const title = name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+    result[title] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return result;
+}
+
+export interface WxStandInOptions {
+  /** Newer base libraries also list Set-Cookie values in `cookies`; older ones only merge them into the header. */
+  cookiesField?: boolean;
+}
+
+export function createWxStandIn(options: WxStandInOptions = {}): WxStandIn {
+  const cookiesField = options.cookiesField ?? true;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mp-relay-wx-'));
+  const storage = new Map<string, any>();
+  const log: string[] = [];
+  let inFlight = 0;
+  let peak = 0;
+
+  /** Runs one network task under WeChat's limit, calling success/fail/complete as wx does. */
+  function task(kind: string, options: any, run: () => Promise<Record<string, unknown>>): void {
+    if (inFlight >= MAX_IN_FLIGHT) {
+      const result = { errMsg: `${kind}:fail exceed max task count` };
+      setTimeout(() => {
+        options.fail?.(result);
+        options.complete?.(result);
+      });
+      return;
+    }
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    run().then(
+      (result) => {
+        inFlight--;
+        options.success?.({ ...result, errMsg: `${kind}:ok` });
+        options.complete?.(result);
+      },
+      (error: NodeJS.ErrnoException) => {
+        inFlight--;
+        const result = { errMsg: `${kind}:fail ${error.code === 'TIMEOUT' ? 'timeout' : error.message}` };
+        options.fail?.(result);
+        options.complete?.(result);
+      },
+    );
+  }
+
+  return {
+    log,
+    storage,
+    peakInFlight: () => peak,
+
+    request(options: any) {
+      const method = (options.method ?? 'GET').toUpperCase();
+      let url: string = options.url;
+      const header: Record<string, string> = { ...options.header };
+      let body: Buffer | undefined;
+      const data = options.data;
+      if (method === 'GET' && data && typeof data === 'object') {
+        const query = new URLSearchParams(Object.entries(data).map(([k, v]): [string, string] => [k, String(v)])).toString();
+        if (query) url += (url.includes('?') ? '&' : '?') + query;
+      } else if (data !== undefined) {
+        const type = Object.entries(header).find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? 'application/json';
+        if (!Object.keys(header).some((name) => name.toLowerCase() === 'content-type')) header['content-type'] = type;
+        if (data instanceof ArrayBuffer) body = Buffer.from(data);
+        else if (typeof data === 'string') body = Buffer.from(data);
+        else if (/json/i.test(type)) body = Buffer.from(JSON.stringify(data));
+        else body = Buffer.from(new URLSearchParams(Object.entries(data).map(([k, v]): [string, string] => [k, String(v)])).toString());
+      }
+      log.push(`${method} ${url}`);
+      task('request', options, async () => {
+        const answer = await send(url, method, header, body, options.timeout ?? 60_000);
+        let parsed: unknown = options.responseType === 'arraybuffer' ? answer.body.buffer.slice(answer.body.byteOffset, answer.body.byteOffset + answer.body.length) : answer.body.toString('utf8');
+        if ((options.dataType ?? 'json') === 'json' && typeof parsed === 'string') {
+          try {
+            parsed = JSON.parse(parsed);
+          } catch {
+            // left as text, as WeChat does
+          }
+        }
+        return { statusCode: answer.status, data: parsed, header: pageHeaders(answer.headers), ...(cookiesField ? { cookies: [answer.headers['set-cookie'] ?? []].flat() } : {}) };
+      });
+    },
+
+    downloadFile(options: any) {
+      log.push(`DOWNLOAD ${options.url}`);
+      task('downloadFile', options, async () => {
+        const answer = await send(options.url, 'GET', { ...options.header }, undefined, options.timeout ?? 60_000);
+        const tempFilePath = path.join(dir, `${randomUUID()}.tmp`);
+        writeFileSync(tempFilePath, answer.body);
+        return { tempFilePath, statusCode: answer.status };
+      });
+    },
+
+    uploadFile(options: any) {
+      log.push(`UPLOAD ${options.url}`);
+      task('uploadFile', options, async () => {
+        const boundary = `----WeChatStandIn${randomUUID().replace(/-/g, '')}`;
+        const parts: Buffer[] = [];
+        for (const [name, value] of Object.entries<string>(options.formData ?? {})) {
+          parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+        }
+        parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${options.name}"; filename="${path.basename(options.filePath)}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+        parts.push(readFileSync(options.filePath), Buffer.from(`\r\n--${boundary}--\r\n`));
+        const header = { ...options.header, 'content-type': `multipart/form-data; boundary=${boundary}` };
+        const answer = await send(options.url, 'POST', header, Buffer.concat(parts), options.timeout ?? 60_000);
+        return { statusCode: answer.status, data: answer.body.toString('utf8') };
+      });
+    },
+
+    getStorageSync: (key) => (storage.has(key) ? JSON.parse(JSON.stringify(storage.get(key))) : ''),
+    setStorageSync: (key, value) => void storage.set(key, JSON.parse(JSON.stringify(value))),
+    getFileSystemManager: () => ({
+      readFileSync: (file: string, encoding?: string) => (encoding ? readFileSync(file, encoding as BufferEncoding) : readFileSync(file).buffer as ArrayBuffer),
+    }),
+  };
+}
