@@ -7,7 +7,7 @@
 //   dist/tools/*.mjs                      `npm run deploy:aliyun`, `deploy:tencent`, `smoke`
 // Type-checking is `tsc` (see `npm run build`); esbuild only strips types, which keeps this fast.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createZip } from './zip.mjs';
 
 export const FUNCTIONS = ['get', 'post', 'put', 'getDownImg'];
@@ -68,6 +68,9 @@ await build({
   format: 'cjs',
   logLevel: 'warning',
 });
+// The example mini program loads the client the way a user would: one copied file.
+mkdirSync('examples/miniprogram/libs', { recursive: true });
+copyFileSync('dist/client/index.js', 'examples/miniprogram/libs/mp-relay.js');
 writeFileSync('dist/client/index.d.ts', "/// <reference types=\"miniprogram-api-typings\" />\nexport * from './types/client/index';\n");
 
 // Upload-ready archives: index.js at the root (the handler is `index.handler` or `index.main_handler`).
