@@ -13,6 +13,12 @@ test('defaults', () => {
       maxResponseBytes: DEFAULTS.maxResponseBytes,
       timeoutMs: 15000,
       log: true,
+      // Every guard is off unless configured.
+      allowPaths: undefined,
+      allowAppIds: undefined,
+      allowDevtools: false,
+      signingSecret: undefined,
+      maxInflight: undefined,
     },
   });
 });
@@ -26,8 +32,18 @@ test('every setting is read', () => {
     RELAY_MAX_RESPONSE_BYTES: '2000',
     RELAY_TIMEOUT_MS: '3000',
     RELAY_LOG: '0',
+    RELAY_ALLOW_PATHS: 'api/*, img/**',
+    RELAY_ALLOW_APPIDS: 'wx0123456789abcdef,wxfedcba9876543210',
+    RELAY_ALLOW_DEVTOOLS: '1',
+    RELAY_SIGNING_SECRET: '0123456789abcdef0123',
+    RELAY_MAX_INFLIGHT: '50',
   });
+  expect(result.ok && result.config.allowPaths?.map(String)).toEqual(['/^api\\/[^/]*$/s', '/^img\\/.*$/s']);
   expect(result.ok && result.config).toMatchObject({
+    allowAppIds: new Set(['wx0123456789abcdef', 'wxfedcba9876543210']),
+    allowDevtools: true,
+    signingSecret: '0123456789abcdef0123',
+    maxInflight: 50,
     upstream: { origin: 'http://backend.internal:8080', basePath: '', host: 'backend.internal:8080', port: 8080 },
     pathParam: 'api',
     maxBodyBytes: 1000,
@@ -65,4 +81,15 @@ test.each([
   expect(result.variable).toBe(variable);
   expect(result.message.startsWith(`${variable}: `)).toBe(true);
   expect(result.message).toMatch(message);
+});
+
+test.each([
+  ['RELAY_ALLOW_PATHS', 'api/*, ../etc', /RELAY_ALLOW_PATHS: must be a comma-separated list of path prefixes/],
+  ['RELAY_ALLOW_APPIDS', 'wx123', /RELAY_ALLOW_APPIDS: must be a comma-separated list of mini program AppIDs/],
+  ['RELAY_SIGNING_SECRET', 'short', /RELAY_SIGNING_SECRET: must be at least 16 characters/],
+  ['RELAY_MAX_INFLIGHT', '0', /RELAY_MAX_INFLIGHT: must be a positive whole number/],
+])('a bad %s is refused, named', (name, value, message) => {
+  const result = loadConfig({ UPSTREAM_URL: 'https://api.example.com', [name]: value });
+  expect(result.ok).toBe(false);
+  expect(!result.ok && result.message).toMatch(message);
 });

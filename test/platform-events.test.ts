@@ -110,7 +110,7 @@ test("the caller's address comes from each platform's own field", async () => {
     await handler(event, {});
     return lastSeen().headers['x-forwarded-for'];
   };
-  expect(await seenIp(events.fc3(GET_USERS))).toBe('11.11.11.**');
+  expect(await seenIp(events.fc3(GET_USERS))).toBe('11.11.11.12');
   expect(await seenIp(events.scfApiGateway(GET_USERS))).toBe('10.0.2.14');
   expect(await seenIp(events.scfFunctionUrl(GET_USERS))).toBe('203.0.113.7');
   expect(await seenIp(events.lambdaV2(GET_USERS))).toBe('198.51.100.9');

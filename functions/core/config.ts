@@ -1,3 +1,5 @@
+import { compilePathRule } from './guards';
+
 // Configuration comes from environment variables only (that is what every cloud function console
 // offers). It is read once per instance; a bad value names the variable so the fix is obvious.
 
@@ -21,6 +23,15 @@ export interface RelayConfig {
   maxResponseBytes: number;
   timeoutMs: number;
   log: boolean;
+  /** RELAY_ALLOW_PATHS, compiled; undefined when every path is allowed. */
+  allowPaths?: RegExp[];
+  /** RELAY_ALLOW_APPIDS; undefined when any caller is allowed. */
+  allowAppIds?: Set<string>;
+  allowDevtools: boolean;
+  /** RELAY_SIGNING_SECRET: sign every forwarded request for the backend to verify. */
+  signingSecret?: string;
+  /** RELAY_MAX_INFLIGHT: requests one server instance handles at once (local server, web function). */
+  maxInflight?: number;
 }
 
 export type ConfigResult =
@@ -58,6 +69,11 @@ export function loadConfig(env: Env): ConfigResult {
         maxResponseBytes: readPositiveInt(env, 'RELAY_MAX_RESPONSE_BYTES', DEFAULTS.maxResponseBytes),
         timeoutMs: readPositiveInt(env, 'RELAY_TIMEOUT_MS', DEFAULTS.timeoutMs),
         log: readFlag(env, 'RELAY_LOG', true),
+        allowPaths: readList(env, 'RELAY_ALLOW_PATHS', /^(?!(?:.*\/)?\.\.?(?:\/|$))[A-Za-z0-9._~!$&'()+,;=:@%/*-]+$/, 'path prefixes or globs such as api/*, img/**')?.map(compilePathRule),
+        allowAppIds: readSet(env, 'RELAY_ALLOW_APPIDS', /^wx[0-9a-f]{16}$/, 'mini program AppIDs such as wx0123456789abcdef'),
+        allowDevtools: readFlag(env, 'RELAY_ALLOW_DEVTOOLS', false),
+        signingSecret: readSecret(env, 'RELAY_SIGNING_SECRET'),
+        maxInflight: readOptionalPositiveInt(env, 'RELAY_MAX_INFLIGHT'),
       },
     };
   } catch (error) {
@@ -117,6 +133,33 @@ function readPositiveInt(env: Env, name: string, fallback: number): number {
     throw new ConfigError(name, `must be a positive whole number (got ${JSON.stringify(value)})`);
   }
   return Number(value);
+}
+
+/** A comma-separated list, each entry checked; undefined when unset. */
+function readList(env: Env, name: string, entry: RegExp, what: string): string[] | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  const bad = items.find((item) => !entry.test(item));
+  if (bad !== undefined || items.length === 0) throw new ConfigError(name, `must be a comma-separated list of ${what} (got ${JSON.stringify(bad ?? value)})`);
+  return items;
+}
+
+function readSet(env: Env, name: string, entry: RegExp, what: string): Set<string> | undefined {
+  const items = readList(env, name, entry, what);
+  return items && new Set(items);
+}
+
+function readSecret(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  // A short secret can be guessed offline from one signed request.
+  if (value.length < 16) throw new ConfigError(name, 'must be at least 16 characters (e.g. the output of `openssl rand -hex 32`)');
+  return value;
+}
+
+function readOptionalPositiveInt(env: Env, name: string): number | undefined {
+  return env[name]?.trim() ? readPositiveInt(env, name, 0) : undefined;
 }
 
 function readFlag(env: Env, name: string, fallback: boolean): boolean {

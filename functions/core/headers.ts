@@ -43,6 +43,8 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(client)) {
     if (value === undefined || HOP_BY_HOP.has(name) || REPLACED_ON_REQUEST.has(name) || dropped.has(name)) continue;
+    // x-relay-* are the relay's own (its signature among them): a client may not forge them.
+    if (name.startsWith('x-relay-')) continue;
     // Values a runtime passed through unchecked must not split the upstream request.
     if (!TOKEN.test(name) || [value].flat().some((item) => UNSAFE_VALUE.test(item))) continue;
     headers[name] = value;
@@ -50,7 +52,8 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
   headers['host'] = context.upstreamHost;
   if (context.bodyLength !== undefined) headers['content-length'] = String(context.bodyLength);
   const forwardedFor = [client['x-forwarded-for']].flat().filter((item) => item !== undefined && !UNSAFE_VALUE.test(item));
-  if (context.clientIp) forwardedFor.push(context.clientIp);
+  // An address from an event is not checked by any HTTP parser: only an IP goes in.
+  if (context.clientIp && /^[0-9A-Fa-f.:]{2,45}$/.test(context.clientIp)) forwardedFor.push(context.clientIp);
   if (forwardedFor.length > 0) headers['x-forwarded-for'] = forwardedFor.join(', ');
   else delete headers['x-forwarded-for'];
   headers['x-forwarded-proto'] = context.protocol;

@@ -3,6 +3,7 @@ import { takeFormField, takeJsonField, type BodyField } from './body';
 import { DEFAULTS, type ConfigResult, type RelayConfig } from './config';
 import { errorResponse, RelayError } from './errors';
 import { defaultAgents, forward, type Agents } from './forward';
+import { checkAppId, checkPathAllowed, signatureHeaders } from './guards';
 import { clientResponseHeaders, pickRequestId, upstreamRequestHeaders } from './headers';
 import { stdoutSink, writeRequestLog, type LogSink, type RequestLog } from './log';
 import { findPairs, withoutPairs } from './query';
@@ -16,6 +17,8 @@ export interface Relay {
   endpoint: Endpoint;
   /** Adapters that stream the body stop reading past this. */
   maxBodyBytes: number;
+  /** RELAY_MAX_INFLIGHT, for servers that admit requests themselves (local server, web function). */
+  maxInflight: number | undefined;
   handle(request: RelayRequest, limits?: PlatformLimits): Promise<RelayResponse>;
   /** Answers a call the adapter could not even turn into a request (logged like any other). */
   reject(error: RelayError, method: string, detail?: string): RelayResponse;
@@ -63,6 +66,7 @@ export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps
   return {
     endpoint,
     maxBodyBytes: configResult.ok ? configResult.config.maxBodyBytes : DEFAULTS.maxBodyBytes,
+    maxInflight: configResult.ok ? configResult.config.maxInflight : undefined,
     async handle(request, limits) {
       const started = performance.now();
       const requestId = pickRequestId(request.headers, makeRequestId);
@@ -106,10 +110,20 @@ async function relay(
     const where = platformBound ? `, the most ${limits.platform} accepts` : '';
     throw new RelayError('BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes${where}`);
   }
+  checkAppId(config.allowAppIds, config.allowDevtools, request.headers);
   const located = locateApiPath(endpoint, config.pathParam, request.path, request.query, request.headers['content-type'], request.body);
   const url = resolveTarget(config.upstream, located.apiPath, located.query);
   entry.path = url.pathname;
   entry.query = url.search.slice(1);
+  checkPathAllowed(config.allowPaths, url.pathname, config.upstream.basePath);
+  const headers = upstreamRequestHeaders(request.headers, {
+    upstreamHost: config.upstream.host,
+    requestId,
+    clientIp: request.clientIp,
+    protocol: request.protocol,
+    bodyLength: located.body?.length,
+  });
+  if (config.signingSecret) Object.assign(headers, signatureHeaders(config.signingSecret, endpoint.method, url.pathname + url.search, located.body));
 
   const responseBound = limits !== undefined && limits.maxResponseBytes < config.maxResponseBytes;
   const tooLarge = (size?: number) => {
@@ -123,13 +137,7 @@ async function relay(
     {
       url,
       method: endpoint.method,
-      headers: upstreamRequestHeaders(request.headers, {
-        upstreamHost: config.upstream.host,
-        requestId,
-        clientIp: request.clientIp,
-        protocol: request.protocol,
-        bodyLength: located.body?.length,
-      }),
+      headers,
       body: located.body,
       timeoutMs: config.timeoutMs,
       // Encoding only ever grows a body, so nothing larger than the platform's limit is worth reading.
@@ -139,12 +147,12 @@ async function relay(
   ).catch((error: unknown) => {
     throw error instanceof RelayError && error.code === 'RESPONSE_TOO_LARGE' ? tooLarge() : error;
   });
-  const headers = clientResponseHeaders(upstream.rawHeaders, upstream.body.length, upstream.status);
-  headers['x-request-id'] ??= requestId;
-  if (limits && limits.responseSize(headers, upstream.body.length) > limits.maxResponseBytes) {
+  const answerHeaders = clientResponseHeaders(upstream.rawHeaders, upstream.body.length, upstream.status);
+  answerHeaders['x-request-id'] ??= requestId;
+  if (limits && limits.responseSize(answerHeaders, upstream.body.length) > limits.maxResponseBytes) {
     throw tooLarge(upstream.body.length);
   }
-  return { status: upstream.status, headers, body: upstream.body };
+  return { status: upstream.status, headers: answerHeaders, body: upstream.body };
 }
 
 interface LocatedPath {

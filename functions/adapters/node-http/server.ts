@@ -18,9 +18,23 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
   );
   const routeOf = (req: http.IncomingMessage) => routes.get((req.url ?? '/').split(/[/?]/)[1] ?? '');
 
+  // RELAY_MAX_INFLIGHT (the same for all relays of one configuration): beyond it, answer 503 at once
+  // rather than queue without bound in one instance.
+  const maxInflight = relays[0]?.maxInflight;
+  let inflight = 0;
+
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const route = routeOf(req);
-    if (route) return route.handle(req, res);
+    if (route && maxInflight !== undefined && inflight >= maxInflight) {
+      req.resume();
+      const busy = new RelayError('BUSY', `the relay is handling ${maxInflight} requests already; retry shortly`, { 'retry-after': '1' });
+      return writeResponse(res, errorResponse(busy, randomUUID()));
+    }
+    if (route) {
+      inflight++;
+      res.once('close', () => inflight--);
+      return route.handle(req, res);
+    }
     if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       return res.end('{"ok":true}');
