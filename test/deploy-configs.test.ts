@@ -91,6 +91,9 @@ describe('serverless.yml (Serverless Framework v3 + serverless-aliyun-function-c
         RELAY_MAX_RESPONSE_BYTES: '33554432',
         RELAY_TIMEOUT_MS: '2800',
         RELAY_LOG: '0',
+        RELAY_ALLOW_PATHS: '',
+        RELAY_ALLOW_APPIDS: '',
+        RELAY_SIGNING_SECRET: '',
       });
     }
   });

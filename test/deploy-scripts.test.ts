@@ -119,6 +119,15 @@ describe('deploy:aliyun (@alicloud/fc2)', () => {
     expect(run.stdout).not.toContain('PRIVATE KEY');
   });
 
+  test('the signing secret reaches the functions but is never printed', async () => {
+    const secret = 'a-signing-secret-0123456789';
+    const run = await runTool('deploy-aliyun', [], { ...env, RELAY_SIGNING_SECRET: secret });
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toContain(secret);
+    expect((await runTool('deploy-aliyun', ['--dry-run'], { ...env, RELAY_SIGNING_SECRET: secret })).stdout).not.toContain(secret);
+    expect(fc.state.get('/services/mp-relay/functions/get').environmentVariables.RELAY_SIGNING_SECRET).toBe(secret);
+  });
+
   test.each(Object.keys(CREDENTIALS))('without %s it stops before any call, naming it', async (name) => {
     const { [name]: _dropped, ...rest } = env;
     const run = await runTool('deploy-aliyun', [], rest);
@@ -206,6 +215,16 @@ describe('deploy:tencent (tencentcloud-sdk-nodejs-scf)', () => {
       'UpdateCustomDomain api.example.cn',
     ]);
     expect(scf.state.get('function default/mp-relay-get').Triggers).toHaveLength(1);
+  });
+
+  test('the signing secret reaches the functions but is never printed', async () => {
+    const secret = 'a-signing-secret-0123456789';
+    const run = await runTool('deploy-tencent', [], { ...env, RELAY_SIGNING_SECRET: secret });
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toContain(secret);
+    expect((await runTool('deploy-tencent', ['--dry-run'], { ...env, RELAY_SIGNING_SECRET: secret })).stdout).not.toContain(secret);
+    const variables = scf.state.get('function default/mp-relay-get').Environment.Variables;
+    expect(variables).toContainEqual({ Key: 'RELAY_SIGNING_SECRET', Value: secret });
   });
 
   test('--web deploys one web function from dist/scf-web.zip, routed at /*', async () => {

@@ -5,7 +5,7 @@
 import Client, { type FcError } from '@alicloud/fc2';
 import { readFileSync } from 'node:fs';
 import { createRunner, redact, type Resource } from './plan';
-import { environment, FUNCTIONS, positiveInt, relayEnvironment, required, SettingsError, type Env } from './settings';
+import { environment, FUNCTIONS, positiveInt, relayEnvironment, required, SECRET_VARIABLES, SettingsError, type Env } from './settings';
 
 const CREDENTIALS = {
   ALIBABA_CLOUD_ACCESS_KEY_ID: 'the AccessKey ID of a RAM user allowed to manage Function Compute',
@@ -72,7 +72,7 @@ function resources(client: Client, plan: Plan, zipOf: (fn: string) => string): R
       environmentVariables: plan.environmentVariables,
       code: { zipFile: zipOf(name) },
     });
-    const shown = { ...options(), code: { zipFile: `<base64 of dist/${name}.zip>` } };
+    const shown = redact({ ...options(), code: { zipFile: `<base64 of dist/${name}.zip>` } }, SECRET_VARIABLES);
     list.push({
       label: `function ${name}`,
       isMissing,

@@ -39,9 +39,26 @@ export function required<K extends string>(env: Env, wanted: Record<K, string>):
 export function relayEnvironment(env: Env): Record<string, string> {
   const config = loadConfig(env);
   if (!config.ok) throw new SettingsError(config.message);
-  const names = ['UPSTREAM_URL', 'RELAY_PATH_PARAM', 'RELAY_ALLOW_INSECURE_UPSTREAM', 'RELAY_MAX_BODY_BYTES', 'RELAY_MAX_RESPONSE_BYTES', 'RELAY_TIMEOUT_MS', 'RELAY_LOG'];
-  return Object.fromEntries(names.filter((name) => env[name]?.trim()).map((name) => [name, env[name]!.trim()]));
+  return Object.fromEntries(RELAY_VARIABLES.filter((name) => env[name]?.trim()).map((name) => [name, env[name]!.trim()]));
 }
+
+export const RELAY_VARIABLES = [
+  'UPSTREAM_URL',
+  'RELAY_PATH_PARAM',
+  'RELAY_ALLOW_INSECURE_UPSTREAM',
+  'RELAY_MAX_BODY_BYTES',
+  'RELAY_MAX_RESPONSE_BYTES',
+  'RELAY_TIMEOUT_MS',
+  'RELAY_LOG',
+  'RELAY_ALLOW_PATHS',
+  'RELAY_ALLOW_APPIDS',
+  'RELAY_ALLOW_DEVTOOLS',
+  'RELAY_SIGNING_SECRET',
+  'RELAY_MAX_INFLIGHT',
+];
+
+/** Printed plans never show these values. */
+export const SECRET_VARIABLES = ['RELAY_SIGNING_SECRET'];
 
 export function positiveInt(env: Env, name: string, fallback: number): number {
   const value = env[name]?.trim();

@@ -11,7 +11,7 @@
 import tencentcloud from 'tencentcloud-sdk-nodejs-scf';
 import { readFileSync } from 'node:fs';
 import { createRunner, type Resource } from './plan';
-import { environment, FUNCTIONS, positiveInt, relayEnvironment, required, SettingsError, type Env } from './settings';
+import { environment, FUNCTIONS, positiveInt, relayEnvironment, required, SECRET_VARIABLES, SettingsError, type Env } from './settings';
 
 const CREDENTIALS = {
   TENCENTCLOUD_SECRET_ID: 'the SecretId of an API key allowed to manage SCF (访问管理 > API 密钥)',
@@ -77,13 +77,14 @@ function resources(client: ScfClient, plan: Plan): Resource[] {
     const zipFile = () => readFileSync(fn.zip).toString('base64');
     const shownZip = `<base64 of ${fn.zip}>`;
     const create = { FunctionName, Namespace, Type: fn.type, Handler: fn.handler, Description: 'mp-relay', ...configuration };
+    const shownConfiguration = { ...configuration, Environment: { Variables: plan.variables.map(({ Key, Value }) => ({ Key, Value: SECRET_VARIABLES.includes(Key) ? '<not shown>' : Value })) } };
     list.push({
       label: `function ${FunctionName}`,
       isMissing,
       read: { describe: `GetFunction ${FunctionName}`, run: () => client.GetFunction({ FunctionName, Namespace }) },
       create: {
         describe: `CreateFunction ${FunctionName}`,
-        body: { ...create, Code: { ZipFile: shownZip } },
+        body: { ...create, ...shownConfiguration, Code: { ZipFile: shownZip } },
         run: async () => {
           await client.CreateFunction({ ...create, Code: { ZipFile: zipFile() } });
           await waitActive(client, FunctionName, Namespace);
@@ -91,7 +92,7 @@ function resources(client: ScfClient, plan: Plan): Resource[] {
       },
       update: {
         describe: `UpdateFunctionCode, then UpdateFunctionConfiguration ${FunctionName}`,
-        body: [{ FunctionName, Namespace, Handler: fn.handler, ZipFile: shownZip }, { FunctionName, Namespace, ...configuration }],
+        body: [{ FunctionName, Namespace, Handler: fn.handler, ZipFile: shownZip }, { FunctionName, Namespace, ...shownConfiguration }],
         run: async () => {
           await client.UpdateFunctionCode({ FunctionName, Namespace, Handler: fn.handler, ZipFile: zipFile() });
           await waitActive(client, FunctionName, Namespace);
