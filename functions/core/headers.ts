@@ -43,6 +43,7 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(client)) {
     if (value === undefined || HOP_BY_HOP.has(name) || REPLACED_ON_REQUEST.has(name) || dropped.has(name)) continue;
+    if (name === 'x-forwarded-for') continue; // rebuilt below
     // x-relay-* are the relay's own (its signature among them): a client may not forge them.
     if (name.startsWith('x-relay-')) continue;
     // Values a runtime passed through unchecked must not split the upstream request.
@@ -55,7 +56,6 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
   // An address from an event is not checked by any HTTP parser: only an IP goes in.
   if (context.clientIp && /^[0-9A-Fa-f.:]{2,45}$/.test(context.clientIp)) forwardedFor.push(context.clientIp);
   if (forwardedFor.length > 0) headers['x-forwarded-for'] = forwardedFor.join(', ');
-  else delete headers['x-forwarded-for'];
   headers['x-forwarded-proto'] = context.protocol;
   const relayHost = first(client['host']);
   if (relayHost !== undefined && /^[A-Za-z0-9.:[\]-]+$/.test(relayHost)) headers['x-forwarded-host'] = relayHost;
@@ -68,22 +68,29 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
  * name, value, ...), which keeps every repeated header separate where `headers` would merge some.
  */
 export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength: number, status: number): Record<string, string | string[]> {
+  let dropped = HOP_BY_HOP;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'connection') dropped = new Set([...HOP_BY_HOP, ...connectionListed(rawHeaders[i + 1])]);
+  }
+  // Built without the dropped names rather than deleting them after: objects stay fast to write out.
   const headers: Record<string, string | string[]> = {};
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
+    if (dropped.has(name) || name === 'content-length') continue;
     const value = rawHeaders[i + 1]!;
     const existing = headers[name];
     if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
     else headers[name] = [existing, value].flat();
   }
-  for (const name of [...HOP_BY_HOP, ...connectionListed(headers['connection'])]) delete headers[name];
   // The body is complete and unchanged (still compressed if it was), so its length is known exactly.
-  if (status === 204 || status === 304 || (status >= 100 && status < 200)) delete headers['content-length'];
-  else headers['content-length'] = String(bodyLength);
+  if (!(status === 204 || status === 304 || (status >= 100 && status < 200))) headers['content-length'] = String(bodyLength);
   return headers;
 }
 
-function connectionListed(value: string | string[] | undefined): Set<string> {
+const NONE: ReadonlySet<string> = new Set();
+
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return NONE;
   return new Set(
     [value]
       .flat()

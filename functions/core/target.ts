@@ -22,7 +22,8 @@ export function resolveTarget(upstream: Upstream, apiPath: string, query: string
   // Checked exactly as it will be appended to the base path, so `%2F...` is seen as the `//` it becomes.
   const relative = `/${apiPath.replace(/^\//, '')}`;
   for (const form of decodedForms(relative)) {
-    const problem = findProblem(form) ?? findProblem(form.normalize('NFKC'));
+    // NFKC leaves ASCII unchanged, so only other text needs its normalized form checked too.
+    const problem = findProblem(form) ?? (NON_ASCII.test(form) ? findProblem(form.normalize('NFKC')) : undefined);
     if (problem) throw badPath(problem);
   }
 
@@ -70,6 +71,7 @@ function decodeEscapes(text: string): string {
 }
 
 const SCHEME = /^\/[A-Za-z][A-Za-z0-9+.-]*:/;
+const NON_ASCII = /[^\x00-\x7f]/;
 
 function findProblem(form: string): string | undefined {
   if (/[\x00-\x1f\x7f]/.test(form)) return 'the API path contains a control character (CR, LF, NUL, ...)';
@@ -88,7 +90,11 @@ function findProblem(form: string): string | undefined {
 // RFC 3986 pchar plus "/"; anything else is percent-encoded once as UTF-8.
 const PATH_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:/]$/;
 
+// A path made only of safe characters (the common case) needs no encoding at all.
+const ALL_PATH_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:/]*$/;
+
 function encodePath(path: string): string {
+  if (ALL_PATH_SAFE.test(path)) return path;
   let out = '';
   for (let i = 0; i < path.length; ) {
     if (path[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(path.slice(i + 1, i + 3))) {
