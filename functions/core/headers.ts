@@ -70,7 +70,10 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
 export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength: number, status: number): Record<string, string | string[]> {
   let dropped = HOP_BY_HOP;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === 'connection') dropped = new Set([...HOP_BY_HOP, ...connectionListed(rawHeaders[i + 1])]);
+    if (rawHeaders[i]!.toLowerCase() !== 'connection') continue;
+    // Almost always `keep-alive` or `close`, which name nothing new to drop.
+    const listed = [...connectionListed(rawHeaders[i + 1])].filter((name) => !HOP_BY_HOP.has(name) && name !== 'close');
+    if (listed.length > 0) dropped = new Set([...dropped, ...listed]);
   }
   // Built without the dropped names rather than deleting them after: objects stay fast to write out.
   const headers: Record<string, string | string[]> = {};

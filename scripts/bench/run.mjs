@@ -125,8 +125,9 @@ function load(url, method, body, seconds) {
     }
     const run = spawnSync('wrk', args, { encoding: 'utf8' });
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1]);
-    const p50 = parseDuration(/50%\s+(\S+)/.exec(run.stdout)?.[1] ?? '');
-    const p99 = parseDuration(/99%\s+(\S+)/.exec(run.stdout)?.[1] ?? '');
+    // The "Latency Distribution" lines; anchored, since the Thread Stats table also ends in "NN.50%".
+    const p50 = parseDuration(/^\s+50%\s+(\S+)/m.exec(run.stdout)?.[1] ?? '');
+    const p99 = parseDuration(/^\s+99%\s+(\S+)/m.exec(run.stdout)?.[1] ?? '');
     const requests = Number(/(\d+) requests in/.exec(run.stdout)?.[1]);
     const errors = /Non-2xx or 3xx responses: (\d+)/.exec(run.stdout);
     if (errors) throw new Error(`${url}: ${errors[1]} failed responses`);
