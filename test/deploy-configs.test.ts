@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { FUNCTIONS } from './helpers/endpoints';
 import { built } from './helpers/processes';
 
 // The two declarative deploy paths for Aliyun, checked offline: serverless.yml by running
@@ -10,12 +11,6 @@ import { built } from './helpers/processes';
 // what its components (fc3, fc3-domain) require, as their published JSON schemas state it.
 
 const ROOT = path.join(__dirname, '..');
-const FUNCTIONS = [
-  ['get', 'GET'],
-  ['post', 'POST'],
-  ['put', 'PUT'],
-  ['getDownImg', 'GET'],
-] as const;
 
 describe('serverless.yml (Serverless Framework v3 + serverless-aliyun-function-compute)', () => {
   let project: string;

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startFcStandIn, startScfStandIn, type StandIn } from './helpers/cloud-stand-ins';
+import { FUNCTIONS } from './helpers/endpoints';
 import { built } from './helpers/processes';
 
 // The deploy scripts, built as users run them, against local stand-ins of the cloud APIs: the exact
@@ -11,12 +12,6 @@ import { built } from './helpers/processes';
 const ROOT = path.join(__dirname, '..');
 const CERT = path.join(ROOT, 'test', 'fixtures', 'tls', 'cert.pem');
 const KEY = path.join(ROOT, 'test', 'fixtures', 'tls', 'key.pem');
-const FUNCTIONS = [
-  ['get', 'GET'],
-  ['post', 'POST'],
-  ['put', 'PUT'],
-  ['getDownImg', 'GET'],
-] as const;
 const zipBase64 = (file: string) => readFileSync(built(file)).toString('base64');
 
 interface Run {

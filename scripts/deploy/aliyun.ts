@@ -4,8 +4,8 @@
 // through @alicloud/fc2. Idempotent: every resource is read first, then created or updated.
 import Client, { type FcError } from '@alicloud/fc2';
 import { readFileSync } from 'node:fs';
-import { createRunner, redact, type Resource } from './plan';
-import { environment, FUNCTIONS, positiveInt, relayEnvironment, required, SECRET_VARIABLES, SettingsError, type Env } from './settings';
+import { redact, runDeploy, type Resource } from './plan';
+import { FUNCTIONS, positiveInt, relayEnvironment, SECRET_VARIABLES, SettingsError, type Env } from './settings';
 
 const CREDENTIALS = {
   ALIBABA_CLOUD_ACCESS_KEY_ID: 'the AccessKey ID of a RAM user allowed to manage Function Compute',
@@ -112,47 +112,29 @@ function resources(client: Client, plan: Plan, zipOf: (fn: string) => string): R
   return list;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const dryRun = argv.includes('--dry-run');
-  const print = (line: string) => process.stdout.write(`${line}\n`);
-  const env = environment();
-  let plan: Plan;
-  let credentials: Record<keyof typeof CREDENTIALS, string> | undefined;
-  try {
-    plan = readPlan(env);
-    credentials = dryRun ? undefined : required(env, CREDENTIALS);
-  } catch (error) {
-    if (!(error instanceof SettingsError)) throw error;
-    process.stderr.write(`deploy:aliyun: ${error.message}\n`);
-    return 1;
-  }
+function clientFor(plan: Plan, credentials: Record<string, string> | undefined, env: Env) {
   const accountId = credentials?.ALIBABA_CLOUD_ACCOUNT_ID ?? (env.ALIBABA_CLOUD_ACCOUNT_ID?.trim() || 'ACCOUNT_ID');
   const endpoint = env.ALIYUN_FC_ENDPOINT?.trim() || `https://${accountId}.${plan.region}.fc.aliyuncs.com`;
-  const client = new Client(accountId, {
-    accessKeyID: credentials?.ALIBABA_CLOUD_ACCESS_KEY_ID ?? 'dry-run',
-    accessKeySecret: credentials?.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? 'dry-run',
-    region: plan.region,
-    endpoint,
-  });
-  const zipOf = (fn: string) => readFileSync(`dist/${fn}.zip`).toString('base64');
-
-  print(`${dryRun ? 'Dry run: nothing is sent. ' : ''}Deploying mp-relay to Aliyun FC ${plan.region} (${endpoint}), service ${plan.service}`);
-  const runner = createRunner({ dryRun, print });
-  for (const resource of resources(client, plan, zipOf)) {
-    const outcome = await runner.ensure(resource);
-    if (!dryRun) print(`  ${outcome}: ${resource.label}`);
-  }
-  if (!dryRun) {
-    print('');
-    print(plan.domain ? `Done. Point a CNAME for ${plan.domain.name} at ${accountId}.${plan.region}.fc.aliyuncs.com, then: npm run smoke -- https://${plan.domain.name}` : 'Done. Set MP_RELAY_DOMAIN (and the certificate files) to map your filed domain.');
-  }
-  return 0;
+  return { accountId, endpoint };
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`deploy:aliyun: failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+runDeploy<Plan>({
+  name: 'deploy:aliyun',
+  readPlan: (env) => readPlan(env),
+  credentials: CREDENTIALS,
+  describe: (plan, env) => `Deploying mp-relay to Aliyun FC ${plan.region} (${clientFor(plan, undefined, env).endpoint}), service ${plan.service}`,
+  resources(plan, credentials, env) {
+    const { accountId, endpoint } = clientFor(plan, credentials, env);
+    const client = new Client(accountId, {
+      accessKeyID: credentials?.ALIBABA_CLOUD_ACCESS_KEY_ID ?? 'dry-run',
+      accessKeySecret: credentials?.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? 'dry-run',
+      region: plan.region,
+      endpoint,
+    });
+    return resources(client, plan, (fn) => readFileSync(`dist/${fn}.zip`).toString('base64'));
   },
-);
+  done: (plan, env) =>
+    plan.domain
+      ? `Done. Point a CNAME for ${plan.domain.name} at ${clientFor(plan, undefined, env).accountId}.${plan.region}.fc.aliyuncs.com, then: npm run smoke -- https://${plan.domain.name}`
+      : 'Done. Set MP_RELAY_DOMAIN (and the certificate files) to map your filed domain.',
+});

@@ -1,3 +1,5 @@
+import { environment, required, SettingsError, type Env } from './settings';
+
 // Create-or-update, the same way for every resource: read it, then create it if it is missing or
 // update it if it is there, so a second run updates and never duplicates. With --dry-run nothing is
 // sent: each call that a real run could make is printed instead.
@@ -62,4 +64,48 @@ export function redact(body: Record<string, unknown>, secretKeys: readonly strin
       return value.length > 200 ? `<${value.length} characters>` : value;
     }),
   );
+}
+
+export interface DeployTarget<P> {
+  /** `deploy:aliyun`: prefixes every message. */
+  name: string;
+  /** Reads the plan from the settings; throws SettingsError for a bad or missing one. */
+  readPlan(env: Env, argv: string[]): P;
+  /** Needed for a real run only: a dry run prints calls and sends nothing. */
+  credentials: Record<string, string>;
+  /** The first line printed: where it deploys to. */
+  describe(plan: P, env: Env): string;
+  resources(plan: P, credentials: Record<string, string> | undefined, env: Env): Resource[];
+  done(plan: P, env: Env): string;
+}
+
+/** The command-line flow both deploy scripts share: settings, credentials, create-or-update, exit code. */
+export function runDeploy<P>(target: DeployTarget<P>, argv = process.argv.slice(2)): void {
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const fail = (message: string) => {
+    process.stderr.write(`${target.name}: ${message}\n`);
+    process.exit(1);
+  };
+  const main = async () => {
+    const dryRun = argv.includes('--dry-run');
+    const env = environment();
+    let plan: P;
+    let credentials: Record<string, string> | undefined;
+    try {
+      plan = target.readPlan(env, argv);
+      credentials = dryRun ? undefined : required(env, target.credentials);
+    } catch (error) {
+      if (error instanceof SettingsError) return fail(error.message);
+      throw error;
+    }
+    print(`${dryRun ? 'Dry run: nothing is sent. ' : ''}${target.describe(plan, env)}`);
+    const runner = createRunner({ dryRun, print });
+    for (const resource of target.resources(plan, credentials, env)) {
+      const outcome = await runner.ensure(resource);
+      if (!dryRun) print(`  ${outcome}: ${resource.label}`);
+    }
+    if (!dryRun) print(`\n${target.done(plan, env)}`);
+    process.exit(0);
+  };
+  main().catch((error: unknown) => fail(`failed: ${error instanceof Error ? error.message : String(error)}`));
 }

@@ -10,8 +10,8 @@
 // API key, run in CI, and can be tested against a local stand-in.
 import tencentcloud from 'tencentcloud-sdk-nodejs-scf';
 import { readFileSync } from 'node:fs';
-import { createRunner, type Resource } from './plan';
-import { environment, FUNCTIONS, positiveInt, relayEnvironment, required, SECRET_VARIABLES, SettingsError, type Env } from './settings';
+import { runDeploy, type Resource } from './plan';
+import { FUNCTIONS, positiveInt, relayEnvironment, SECRET_VARIABLES, type Env } from './settings';
 
 const CREDENTIALS = {
   TENCENTCLOUD_SECRET_ID: 'the SecretId of an API key allowed to manage SCF (访问管理 > API 密钥)',
@@ -139,50 +139,28 @@ function resources(client: ScfClient, plan: Plan): Resource[] {
   return list;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const dryRun = argv.includes('--dry-run');
-  const print = (line: string) => process.stdout.write(`${line}\n`);
-  const env = environment();
-  let plan: Plan;
-  let credentials: Record<keyof typeof CREDENTIALS, string> | undefined;
-  try {
-    plan = readPlan(env, argv.includes('--web'));
-    credentials = dryRun ? undefined : required(env, CREDENTIALS);
-  } catch (error) {
-    if (!(error instanceof SettingsError)) throw error;
-    process.stderr.write(`deploy:tencent: ${error.message}\n`);
-    return 1;
-  }
-  // TENCENTCLOUD_SCF_ENDPOINT points the SDK elsewhere (tests use a local stand-in: http://127.0.0.1:port).
+/** TENCENTCLOUD_SCF_ENDPOINT points the SDK elsewhere (tests use a local stand-in: http://127.0.0.1:port). */
+function endpointOf(env: Env) {
   const override = env.TENCENTCLOUD_SCF_ENDPOINT?.trim();
-  const endpoint = override ? override.replace(/^https?:\/\//, '') : 'scf.tencentcloudapi.com';
-  const client = new tencentcloud.scf.v20180416.Client({
-    credential: { secretId: credentials?.TENCENTCLOUD_SECRET_ID ?? 'dry-run', secretKey: credentials?.TENCENTCLOUD_SECRET_KEY ?? 'dry-run' },
-    region: plan.region,
-    profile: { httpProfile: { endpoint, protocol: override?.startsWith('http://') ? 'http://' : 'https://' } },
-  });
-
-  print(`${dryRun ? 'Dry run: nothing is sent. ' : ''}Deploying mp-relay to Tencent SCF ${plan.region} (${endpoint}), namespace ${plan.namespace}`);
-  const runner = createRunner({ dryRun, print });
-  for (const resource of resources(client, plan)) {
-    const outcome = await runner.ensure(resource);
-    if (!dryRun) print(`  ${outcome}: ${resource.label}`);
-  }
-  if (!dryRun) {
-    print('');
-    print(
-      plan.domain
-        ? `Done. Add the CNAME record the SCF console shows for ${plan.domain.name} (函数服务 > 自定义域名), then: npm run smoke -- https://${plan.domain.name}`
-        : 'Done. Set MP_RELAY_DOMAIN (and MP_RELAY_CERT_ID) to map your filed domain.',
-    );
-  }
-  return 0;
+  return { host: override ? override.replace(/^https?:\/\//, '') : 'scf.tencentcloudapi.com', protocol: override?.startsWith('http://') ? 'http://' : 'https://' };
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`deploy:tencent: failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+runDeploy<Plan>({
+  name: 'deploy:tencent',
+  readPlan: (env, argv) => readPlan(env, argv.includes('--web')),
+  credentials: CREDENTIALS,
+  describe: (plan, env) => `Deploying mp-relay to Tencent SCF ${plan.region} (${endpointOf(env).host}), namespace ${plan.namespace}`,
+  resources(plan, credentials, env) {
+    const { host, protocol } = endpointOf(env);
+    const client = new tencentcloud.scf.v20180416.Client({
+      credential: { secretId: credentials?.TENCENTCLOUD_SECRET_ID ?? 'dry-run', secretKey: credentials?.TENCENTCLOUD_SECRET_KEY ?? 'dry-run' },
+      region: plan.region,
+      profile: { httpProfile: { endpoint: host, protocol } },
+    });
+    return resources(client, plan);
   },
-);
+  done: (plan) =>
+    plan.domain
+      ? `Done. Add the CNAME record the SCF console shows for ${plan.domain.name} (函数服务 > 自定义域名), then: npm run smoke -- https://${plan.domain.name}`
+      : 'Done. Set MP_RELAY_DOMAIN (and MP_RELAY_CERT_ID) to map your filed domain.',
+});

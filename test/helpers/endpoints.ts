@@ -1,0 +1,7 @@
+// The four functions and their methods, as the tests expect them (kept apart from the code's own list).
+export const FUNCTIONS = [
+  ['get', 'GET'],
+  ['post', 'POST'],
+  ['put', 'PUT'],
+  ['getDownImg', 'GET'],
+] as const;
