@@ -227,3 +227,19 @@ describe('relay errors in the platform format', () => {
     expect(jsonOf(result).error.message).toMatch(/^UPSTREAM_URL: /);
   });
 });
+
+test('Aliyun FC 2.0: a request stream that fails is still answered, with a relay error', async () => {
+  const { handler } = loadBundle('post', env);
+  const req = Object.assign(new Readable({ read() { this.destroy(new Error('client went away')); } }), {
+    headers: {},
+    path: '/post',
+    method: 'POST',
+    url: '/post?method=api/echo',
+  });
+  const answer = await new Promise<{ status: number; headers: Record<string, unknown> }>((resolve) => {
+    let status = 0;
+    const headers: Record<string, unknown> = {};
+    void handler(req, { setStatusCode: (code: number) => (status = code), setHeader: (name: string, value: unknown) => (headers[name] = value), send: () => resolve({ status, headers }) }, {});
+  });
+  expect([answer.status, answer.headers['x-relay-error']]).toEqual([500, 'INTERNAL']);
+});

@@ -25,7 +25,16 @@ type Callback = (error: unknown, result?: unknown) => void;
 export function cloudHandler(relay: Relay): (...args: unknown[]) => Promise<unknown> | undefined {
   return (...args) => {
     const [first, second, third] = args;
-    if (isFc2Call(first, second)) return handleFc2(relay, first, second as unknown as Fc2Response);
+    if (isFc2Call(first, second)) {
+      const resp = second as unknown as Fc2Response;
+      // FC2 does not look at the returned promise: a failure (the request stream erroring) is answered here.
+      return handleFc2(relay, first, resp).catch((error: unknown) => {
+        const answer = relay.reject(new RelayError('INTERNAL', 'the request could not be read'), first.method, String(error));
+        resp.setStatusCode(answer.status);
+        for (const [name, value] of Object.entries(answer.headers)) if (name !== 'content-length') resp.setHeader(name, value);
+        resp.send(answer.body);
+      });
+    }
     const result = handleEvent(relay, first);
     if (typeof third !== 'function') return result;
     const callback = third as Callback;
