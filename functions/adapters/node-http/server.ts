@@ -31,8 +31,10 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
       return writeResponse(res, errorResponse(busy, randomUUID()));
     }
     if (route) {
-      inflight++;
-      res.once('close', () => inflight--);
+      if (maxInflight !== undefined) {
+        inflight++;
+        res.once('close', () => inflight--);
+      }
       return route.handle(req, res);
     }
     if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {

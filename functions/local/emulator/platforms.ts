@@ -277,10 +277,11 @@ const aliyunApigw: EmulatedPlatform = {
       ...eventBodyOf(request),
     };
     // serverless-aliyun-function-compute fixes the gateway's backend timeout at 3 s.
+    let timer: NodeJS.Timeout | undefined;
     const result = await Promise.race([
       call(handler, [Buffer.from(JSON.stringify(event)), { requestId: randomUUID() }], true),
-      new Promise((_, reject) => setTimeout(() => reject(new PlatformRejection(504, 'backend timeout (3000 ms)')), 3_000).unref()),
-    ]);
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new PlatformRejection(504, 'backend timeout (3000 ms)')), 3_000))),
+    ]).finally(() => clearTimeout(timer));
     // Anything but the four documented fields gives 503.
     try {
       return fromEnvelope(result, { headerValues: 'string', required: ['isBase64Encoded', 'statusCode', 'headers', 'body'], maxResultBytes: this.maxResultBytes });
