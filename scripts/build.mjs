@@ -10,7 +10,7 @@ import { build } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createZip } from './zip.mjs';
 
-export const FUNCTIONS = ['get', 'post', 'put', 'getDownImg'];
+const FUNCTIONS = ['get', 'post', 'put', 'getDownImg'];
 
 const entries = {
   ...Object.fromEntries(FUNCTIONS.map((name) => [name, `functions/${name}.ts`])),

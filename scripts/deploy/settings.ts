@@ -42,7 +42,7 @@ export function relayEnvironment(env: Env): Record<string, string> {
   return Object.fromEntries(RELAY_VARIABLES.filter((name) => env[name]?.trim()).map((name) => [name, env[name]!.trim()]));
 }
 
-export const RELAY_VARIABLES = [
+const RELAY_VARIABLES = [
   'UPSTREAM_URL',
   'RELAY_PATH_PARAM',
   'RELAY_ALLOW_INSECURE_UPSTREAM',

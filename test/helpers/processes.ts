@@ -4,7 +4,7 @@ import path from 'node:path';
 
 // Built artefacts run as users run them: a child process, its banner read for the loopback address.
 
-export const DIST = path.join(__dirname, '..', '..', 'dist');
+const DIST = path.join(__dirname, '..', '..', 'dist');
 
 /** A built file; fails with a clear message when `npm run build` has not been run (npm test runs it). */
 export function built(...parts: string[]): string {

@@ -26,7 +26,7 @@ export interface Fc2Response {
 
 const MB = 1024 * 1024;
 
-export const FC2_LIMITS: PlatformLimits = {
+const FC2_LIMITS: PlatformLimits = {
   platform: 'Aliyun FC 2.0',
   // The documented synchronous payload limit; the response is assumed to share it (unconfirmed).
   maxRequestBytes: 32 * MB,

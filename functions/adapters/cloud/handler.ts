@@ -13,7 +13,7 @@ import { tencentScf } from '../tencent-scf';
 // each function exports it as `handler` (FC, Lambda) and `main_handler` (SCF's default name).
 
 /** Most specific first: each test relies only on fields the runtimes after it do not send. */
-export const EVENT_PLATFORMS: readonly EventPlatform[] = [awsLambdaV2, aliyunFc3, tencentScf, aliyunApiGateway, awsLambdaV1];
+const EVENT_PLATFORMS: readonly EventPlatform[] = [awsLambdaV2, aliyunFc3, tencentScf, aliyunApiGateway, awsLambdaV1];
 
 type Callback = (error: unknown, result?: unknown) => void;
 
