@@ -1,18 +1,22 @@
 // Tencent SCF web function: all four endpoints from one ordinary HTTP server on 0.0.0.0:9000, the
 // port SCF routes to. Started by dist/scf-web/scf_bootstrap.
 // https://cloud.tencent.com/document/product/583/56124 (web functions)
+import { installSafetyNet } from './adapters/node-http/safety-net';
 import { createRelayServer } from './adapters/node-http/server';
+import { TENCENT_SCF_HEADERS } from './adapters/shared/platform-headers';
 import { loadConfig } from './core/config';
 import { ENDPOINTS } from './core/endpoints';
 import { createRelay } from './core/relay';
 
 // A bad configuration is answered as a CONFIG error on every request rather than by exiting: a
 // crashing web function only shows the client an opaque platform error.
+installSafetyNet();
 const config = loadConfig(process.env);
 const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config));
 const server = createRelayServer(relays, {
   protocol: 'https',
-  internalHeaderPrefixes: ['x-scf-', 'x-api-'],
+  platformHeaders: TENCENT_SCF_HEADERS,
+  // SCF sets X-Scf-* itself and refuses them from clients (583/56124), so this one names the caller.
   clientIpHeader: 'x-scf-remote-addr',
 });
 

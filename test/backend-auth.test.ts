@@ -1,14 +1,13 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { verifyRelaySignature } from '../examples/backend-auth/verify-relay-signature';
 import * as events from './fixtures/events';
 import { built } from './helpers/processes';
+import { hasPhp, startPhpVerifier } from './helpers/php-verifier';
 import { send, startRelay } from './helpers/servers';
 
 // RELAY_SIGNING_SECRET end to end: the relay signs what it sends, and the verification snippets shipped
@@ -41,9 +40,15 @@ async function expressBackend() {
   return listen(http.createServer(app));
 }
 
+/** Signs as docs/backend-auth.md specifies (no Authorization, Content-Type or Cookie), independently of the relay's code. */
 function sign(method: string, target: string, body: string, timestamp: number, secret = SECRET) {
   const hash = createHash('sha256').update(body).digest('hex');
-  return { 'x-relay-timestamp': String(timestamp), 'x-relay-signature': createHmac('sha256', secret).update(`${method}\n${target}\n${timestamp}\n${hash}`).digest('hex') };
+  const text = ['v2', method, target, timestamp, hash, 'authorization:', 'content-type:', 'cookie:'].join('\n');
+  return {
+    'x-relay-timestamp': String(timestamp),
+    'x-relay-signed-headers': 'authorization;content-type;cookie',
+    'x-relay-signature': createHmac('sha256', secret).update(text, 'latin1').digest('hex'),
+  };
 }
 
 describe('Express middleware (examples/backend-auth/verify-relay-signature.ts)', () => {
@@ -109,35 +114,13 @@ describe('Express middleware (examples/backend-auth/verify-relay-signature.ts)',
   });
 });
 
-const hasPhp = spawnSync('php', ['--version']).status === 0;
 const describePhp = hasPhp ? describe : describe.skip;
 if (!hasPhp) process.stderr.write('backend-auth.test: php is not installed, so the Laravel middleware test is skipped (apt-get install php-cli runs it)\n');
 
 describePhp('Laravel middleware (examples/backend-auth/VerifyRelaySignature.php), with php', () => {
   test('its check accepts what the relay signs and refuses the rest', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mp-relay-php-'));
-    const router = path.join(dir, 'router.php');
-    // The middleware's own check, behind PHP's built-in server: 200 when valid, 401 otherwise.
-    writeFileSync(
-      router,
-      `<?php
-require ${JSON.stringify(path.join(__dirname, '..', 'examples', 'backend-auth', 'VerifyRelaySignature.php'))};
-$ok = App\\Http\\Middleware\\VerifyRelaySignature::isValid(${JSON.stringify(SECRET)}, $_SERVER['REQUEST_METHOD'], $_SERVER['REQUEST_URI'],
-  $_SERVER['HTTP_X_RELAY_TIMESTAMP'] ?? '', $_SERVER['HTTP_X_RELAY_SIGNATURE'] ?? '', file_get_contents('php://input'), time());
-http_response_code($ok ? 200 : 401);
-header('content-type: application/json');
-echo json_encode(['ok' => $ok]);
-`,
-    );
-    const port = await new Promise<number>((resolve) => {
-      const probe = http.createServer().listen(0, '127.0.0.1', () => {
-        const { port: free } = probe.address() as AddressInfo;
-        probe.close(() => resolve(free));
-      });
-    });
-    const php = spawn('php', ['-S', `127.0.0.1:${port}`, router], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve) => php.stderr.on('data', (chunk: Buffer) => /started/i.test(chunk.toString()) && resolve()));
-    const backendUrl = `http://127.0.0.1:${port}`;
+    const php = await startPhpVerifier(SECRET);
+    const backendUrl = php.url;
     const relay = await startRelay({ UPSTREAM_URL: backendUrl, RELAY_SIGNING_SECRET: SECRET, RELAY_LOG: '0' });
     try {
       expect((await send(relay.url, '/get?method=api/users&q=%E5%B0%8F')).status).toBe(200);
@@ -149,7 +132,7 @@ echo json_encode(['ok' => $ok]);
       expect((await send(backendUrl, '/api/users', { headers: sign('GET', '/api/users', '', now) })).status).toBe(200);
     } finally {
       await relay.close();
-      php.kill();
+      await php.close();
     }
   });
 

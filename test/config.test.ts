@@ -12,6 +12,8 @@ test('defaults', () => {
       maxBodyBytes: 6 * 1024 * 1024,
       maxResponseBytes: DEFAULTS.maxResponseBytes,
       timeoutMs: 15000,
+      bodyTimeoutMs: 15000,
+      publicHost: undefined,
       log: true,
       // Every guard is off unless configured.
       allowPaths: undefined,
@@ -31,6 +33,8 @@ test('every setting is read', () => {
     RELAY_MAX_BODY_BYTES: '1000',
     RELAY_MAX_RESPONSE_BYTES: '2000',
     RELAY_TIMEOUT_MS: '3000',
+    RELAY_BODY_TIMEOUT_MS: '4000',
+    RELAY_PUBLIC_HOST: 'Relay.Example.cn',
     RELAY_LOG: '0',
     RELAY_ALLOW_PATHS: 'api/*, img/**',
     RELAY_ALLOW_APPIDS: 'wx0123456789abcdef,wxfedcba9876543210',
@@ -38,7 +42,7 @@ test('every setting is read', () => {
     RELAY_SIGNING_SECRET: '0123456789abcdef0123',
     RELAY_MAX_INFLIGHT: '50',
   });
-  expect(result.ok && result.config.allowPaths?.map(String)).toEqual(['/^api\\/[^/]*$/s', '/^img\\/.*$/s']);
+  expect(result.ok && result.config.allowPaths?.map((rule) => rule.pattern)).toEqual(['api/*', 'img/**']);
   expect(result.ok && result.config).toMatchObject({
     allowAppIds: new Set(['wx0123456789abcdef', 'wxfedcba9876543210']),
     allowDevtools: true,
@@ -49,6 +53,8 @@ test('every setting is read', () => {
     maxBodyBytes: 1000,
     maxResponseBytes: 2000,
     timeoutMs: 3000,
+    bodyTimeoutMs: 4000,
+    publicHost: 'relay.example.cn',
     log: false,
   });
 });
@@ -74,6 +80,9 @@ test.each([
   [{ UPSTREAM_URL: 'https://a.example', RELAY_MAX_RESPONSE_BYTES: '0' }, 'RELAY_MAX_RESPONSE_BYTES', /positive whole number/],
   [{ UPSTREAM_URL: 'https://a.example', RELAY_TIMEOUT_MS: '-5' }, 'RELAY_TIMEOUT_MS', /positive whole number/],
   [{ UPSTREAM_URL: 'https://a.example', RELAY_LOG: 'verbose' }, 'RELAY_LOG', /1 or 0/],
+  [{ UPSTREAM_URL: 'https://a.example', RELAY_BODY_TIMEOUT_MS: '0' }, 'RELAY_BODY_TIMEOUT_MS', /positive whole number/],
+  [{ UPSTREAM_URL: 'https://a.example', RELAY_PUBLIC_HOST: 'https://relay.example.cn/' }, 'RELAY_PUBLIC_HOST', /host name/],
+  [{ UPSTREAM_URL: 'https://a.example', RELAY_PUBLIC_HOST: 'evil.example\r\nx: 1' }, 'RELAY_PUBLIC_HOST', /host name/],
 ])('%j is refused, naming %s', (env, variable, message) => {
   const result = loadConfig(env);
   expect(result.ok).toBe(false);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { echo, send, sendRaw, startRawUpstream, startRelay, startUpstream, useRelay, type Reply, type Upstream } from './helpers/servers';
 
@@ -224,49 +223,6 @@ describe('504 UPSTREAM_TIMEOUT', () => {
     );
     await withRelay(upstream, { RELAY_TIMEOUT_MS: '200' }, async (relayUrl) => {
       expectRelayError(await send(relayUrl, '/get?method=api/slow'), 504, 'UPSTREAM_TIMEOUT');
-    });
-  });
-});
-
-describe('stale keep-alive sockets', () => {
-  /**
-   * Answers the first request on each connection and keeps it open, then drops the connection at
-   * the next request without answering: what a server that closed an idle socket looks like.
-   */
-  function staleAfterFirstRequest(): Promise<Upstream> {
-    return startRawUpstream((socket: net.Socket) => {
-      let requests = 0;
-      socket.on('data', () => {
-        if (++requests > 1) return socket.destroy();
-        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
-      });
-    });
-  }
-
-  test('a GET that fails on a reused socket is retried once on a new connection', async () => {
-    const upstream = await staleAfterFirstRequest();
-    await withRelay(upstream, {}, async (relayUrl) => {
-      expect((await send(relayUrl, '/get?method=api/a')).status).toBe(200);
-      const second = await send(relayUrl, '/get?method=api/a');
-      expect([second.status, second.text]).toEqual([200, 'ok']);
-      expect(upstream.connections()).toBe(2);
-    });
-  });
-
-  test('a POST on a stale socket is not retried', async () => {
-    const upstream = await staleAfterFirstRequest();
-    await withRelay(upstream, {}, async (relayUrl) => {
-      expect((await send(relayUrl, '/post?method=api/a', { method: 'POST', body: '{}' })).status).toBe(200);
-      expectRelayError(await send(relayUrl, '/post?method=api/a', { method: 'POST', body: '{}' }), 502, 'UPSTREAM_UNREACHABLE');
-      expect(upstream.connections()).toBe(1);
-    });
-  });
-
-  test('connections to the upstream are reused across requests', async () => {
-    const upstream = await startUpstream(echo);
-    await withRelay(upstream, {}, async (relayUrl) => {
-      for (let i = 0; i < 5; i++) expect((await send(relayUrl, '/get?method=api/a')).status).toBe(200);
-      expect(upstream.connections()).toBe(1);
     });
   });
 });

@@ -81,31 +81,47 @@ describe('header injection through every header the relay writes', () => {
     expect(Object.keys(last().headers).filter((name) => name.startsWith('x-relay-'))).toEqual([]);
   });
 
-  test('through an event, whose headers no HTTP parser has checked: CR/LF values and bad names are dropped, the address must be an IP', async () => {
-    const saved = process.env;
-    process.env = { UPSTREAM_URL: context.upstream.url, RELAY_LOG: '0' };
-    let bundle: { handler: (...args: unknown[]) => Promise<{ statusCode: number }> } | undefined;
-    try {
-      jest.isolateModules(() => {
-        bundle = require(built('get', 'index.js'));
-      });
-    } finally {
-      process.env = saved;
-    }
-    const event = events.fc3({
-      method: 'GET',
-      path: '/get',
-      query: 'method=api',
-      headers: { 'X-Evil': 'a\r\nX-Injected: 1', 'Bad Name': 'x', 'X-Forwarded-For': '1.1.1.1\r\nX-Injected: 2', 'X-Request-Id': 'r\r\nX-Injected: 3' },
+  describe('through an event, whose headers no HTTP parser has checked', () => {
+    let bundle: { handler: (...args: unknown[]) => Promise<{ statusCode: number; headers: Record<string, string> }> } | undefined;
+    beforeAll(() => {
+      const saved = process.env;
+      process.env = { UPSTREAM_URL: context.upstream.url, RELAY_LOG: '0' };
+      try {
+        jest.isolateModules(() => {
+          bundle = require(built('get', 'index.js'));
+        });
+      } finally {
+        process.env = saved;
+      }
     });
-    (event.requestContext.http as { sourceIp: string }).sourceIp = '1.2.3.4\r\nX-Injected: 4';
-    const result = await bundle!.handler(Buffer.from(JSON.stringify(event)), {});
-    expect(result.statusCode).toBe(200);
-    const headers = last().headers;
-    expect(headers['x-injected']).toBeUndefined();
-    expect(headers['x-evil']).toBeUndefined();
-    expect(headers['x-forwarded-for']).toBeUndefined();
-    expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const call = (headers: Record<string, string>, sourceIp = '203.0.113.9') => {
+      const event = events.fc3({ method: 'GET', path: '/get', query: 'method=api', headers });
+      (event.requestContext.http as { sourceIp: string }).sourceIp = sourceIp;
+      return bundle!.handler(Buffer.from(JSON.stringify(event)), {});
+    };
+
+    test.each([
+      ['a CR/LF value', { 'X-Evil': 'a\r\nX-Injected: 1' }],
+      ['a CR/LF in X-Forwarded-For', { 'X-Forwarded-For': '1.1.1.1\r\nX-Injected: 2' }],
+      ['a CR/LF in X-Request-Id', { 'X-Request-Id': 'r\r\nX-Injected: 3' }],
+      ['a name with a space', { 'Bad Name': 'x' }],
+      ['a NUL in a value', { 'X-Evil': 'a\u0000b' }],
+    ])('%s: 400 BAD_HEADER, nothing sent upstream', async (_case, headers) => {
+      const before = context.upstream.requests.length;
+      const result = await call(headers);
+      expect([result.statusCode, result.headers['x-relay-error']]).toEqual([400, 'BAD_HEADER']);
+      expect(context.upstream.requests.length).toBe(before);
+    });
+
+    test('a source address that is not an IP is not passed on; the request still goes', async () => {
+      const result = await call({}, '1.2.3.4\r\nX-Injected: 4');
+      expect(result.statusCode).toBe(200);
+      const headers = last().headers;
+      expect(headers['x-injected']).toBeUndefined();
+      expect(headers['x-forwarded-for']).toBeUndefined();
+      expect(headers['x-real-ip']).toBeUndefined();
+      expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    });
   });
 });
 

@@ -9,8 +9,10 @@ import { send, startUpstream, type Reply, type Upstream } from './helpers/server
 // where a platform documents a difference, and each difference is spelled out in PLATFORM_TRAITS.
 
 interface Traits {
-  /** Headers the platform adds for itself; none may reach the upstream. */
-  internalPrefixes: string[];
+  /** Headers the emulated platform adds for itself (its credentials among them); none may reach the upstream. */
+  platformHeaders: string[];
+  /** The platform vouches for the caller's address in its event (so X-Forwarded-For/X-Real-IP carry it). */
+  vouchesForCaller: boolean;
   /** Several Set-Cookie arrive as separate headers (otherwise joined into one, as WeChat does too). */
   separateSetCookie: boolean;
   /** The platform parses the query and joins repeated keys with commas before the function sees it. */
@@ -22,12 +24,13 @@ interface Traits {
 }
 
 const PLATFORM_TRAITS: Record<PlatformId, Traits> = {
-  fc3: { internalPrefixes: ['x-fc-'], separateSetCookie: false, repeatedKeysJoined: true, contentEncodingPassed: true },
-  fc2: { internalPrefixes: ['x-fc-'], separateSetCookie: true, repeatedKeysJoined: false, contentEncodingPassed: false },
-  'aliyun-apigw': { internalPrefixes: ['x-ca-', 'x-fc-'], separateSetCookie: false, repeatedKeysJoined: true, contentEncodingPassed: true },
-  'scf-apigw': { internalPrefixes: ['x-scf-', 'x-api-', 'x-anonymous-consumer'], separateSetCookie: false, repeatedKeysJoined: false, contentEncodingPassed: true, responseLimitName: 'Tencent SCF' },
-  'scf-url': { internalPrefixes: ['x-scf-', 'x-api-'], separateSetCookie: false, repeatedKeysJoined: false, contentEncodingPassed: true, responseLimitName: 'Tencent SCF' },
-  lambda: { internalPrefixes: ['x-amzn-'], separateSetCookie: true, repeatedKeysJoined: false, contentEncodingPassed: true, responseLimitName: 'AWS Lambda' },
+  fc3: { platformHeaders: ['x-fc-request-id', 'x-fc-access-key-id', 'x-fc-access-key-secret', 'x-fc-security-token'], vouchesForCaller: true, separateSetCookie: false, repeatedKeysJoined: true, contentEncodingPassed: true },
+  fc2: { platformHeaders: ['x-fc-request-id', 'x-fc-access-key-id', 'x-fc-access-key-secret', 'x-fc-security-token'], vouchesForCaller: true, separateSetCookie: true, repeatedKeysJoined: false, contentEncodingPassed: false },
+  // The gateway's event names no caller (only an opt-in CaClientIp parameter), so none is passed on.
+  'aliyun-apigw': { platformHeaders: ['x-ca-request-id', 'x-fc-request-id', 'x-fc-security-token'], vouchesForCaller: false, separateSetCookie: false, repeatedKeysJoined: true, contentEncodingPassed: true },
+  'scf-apigw': { platformHeaders: ['x-api-requestid', 'x-anonymous-consumer'], vouchesForCaller: true, separateSetCookie: false, repeatedKeysJoined: false, contentEncodingPassed: true, responseLimitName: 'Tencent SCF' },
+  'scf-url': { platformHeaders: ['x-scf-remote-addr', 'x-scf-request-id'], vouchesForCaller: true, separateSetCookie: false, repeatedKeysJoined: false, contentEncodingPassed: true, responseLimitName: 'Tencent SCF' },
+  lambda: { platformHeaders: ['x-amzn-trace-id'], vouchesForCaller: true, separateSetCookie: true, repeatedKeysJoined: false, contentEncodingPassed: true, responseLimitName: 'AWS Lambda' },
 };
 
 const IMAGE = randomBytes(300 * 1024);
@@ -189,13 +192,14 @@ describe.each(PLATFORM_IDS)('on %s', (platform) => {
     expect(url.searchParams.getAll('tag')).toEqual(traits.repeatedKeysJoined ? ['a,b'] : ['a', 'b']);
   });
 
-  test("the platform's own headers never reach the backend; the caller's address does", async () => {
-    const forged = Object.fromEntries(traits.internalPrefixes.map((prefix) => [`${prefix.replace(/-?$/, '-')}forged`, '1']));
-    await send(emulator.base, '/get?method=api/echo', { headers: forged });
+  test("the platform's own headers never reach the backend, an API's own do; the caller's address is the platform's", async () => {
+    // Real APIs use names that share a platform's prefix; only the platform's exact names are dropped.
+    const apiHeaders = { 'x-api-key': 'k1', 'x-ca-key': 'k2', 'x-amzn-custom': 'k3' };
+    await send(emulator.base, '/get?method=api/echo', { headers: { ...apiHeaders, 'x-forwarded-for': '6.6.6.6', 'x-real-ip': '6.6.6.6' } });
     const headers = lastUpstreamRequest().headers;
-    const leaked = Object.keys(headers).filter((name) => traits.internalPrefixes.some((prefix) => name.startsWith(prefix)));
-    expect(leaked).toEqual([]);
-    expect(headers['x-forwarded-for']).toContain('127.0.0.1');
+    expect(traits.platformHeaders.filter((name) => name in headers)).toEqual([]);
+    expect([headers['x-api-key'], headers['x-ca-key'], headers['x-amzn-custom']]).toEqual(['k1', 'k2', 'k3']);
+    expect([headers['x-forwarded-for'], headers['x-real-ip']]).toEqual(traits.vouchesForCaller ? ['127.0.0.1', '127.0.0.1'] : [undefined, undefined]);
   });
 
   test('a path that tries to leave the upstream is refused by the relay, not sent', async () => {

@@ -41,7 +41,7 @@ test('a resolved target never leaves the upstream origin or base path', () => {
     fc.property(fc.constantFrom(...UPSTREAMS), anyPath, query, (upstream, apiPath, rawQuery) => {
       let url: URL;
       try {
-        url = resolveTarget(upstream, apiPath, rawQuery);
+        url = resolveTarget(upstream, apiPath, rawQuery).url;
       } catch (error) {
         expect(error).toBeInstanceOf(RelayError);
         expect((error as RelayError).code).toBe('BAD_PATH');
@@ -70,18 +70,22 @@ test('ordinary API paths are accepted and land under the base path unchanged', (
   const segment = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
   fc.assert(
     fc.property(fc.constantFrom(...UPSTREAMS), fc.array(segment, { minLength: 1, maxLength: 6 }), (upstream, segments) => {
-      const url = resolveTarget(upstream, segments.join('/'), 'page=2');
+      const { url } = resolveTarget(upstream, segments.join('/'), 'page=2');
       expect(url.href).toBe(`${upstream.origin}${upstream.basePath}/${segments.join('/')}?page=2`);
     }),
     { numRuns: 1000 },
   );
 });
 
+// Refused on purpose: characters that are, or under NFKC become, "/", "\\", "." or one of their look-alikes.
+const LIKE_SLASH_OR_DOT = /[/\\.\u1735\u2044\u2215\u2571\u27cb\u29f8\u2216\u2572\u27cd\u29f5\u29f9\u3002\u0701\u0702\ua60e\u{10a50}\u{1d16d}]/u;
+
 test('unicode segments are encoded once, whatever the script', () => {
   fc.assert(
     fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }), (text) => {
-      fc.pre(!/[\x00-\x1f\x7f\\/?#@%.:．\u2024\u2025]/.test(text) && !/[\\/?#@.．]/.test(text.normalize('NFKC')));
-      const url = resolveTarget(UPSTREAMS[0]!, `files/${text}`, '');
+      fc.pre(!/[\x00-\x1f\x7f\\/?#@%.:]/.test(text) && !/[?#@]/.test(text.normalize('NFKC')));
+      fc.pre(![...text].some((char) => LIKE_SLASH_OR_DOT.test(char) || LIKE_SLASH_OR_DOT.test(char.normalize('NFKC'))));
+      const { url } = resolveTarget(UPSTREAMS[0]!, `files/${text}`, '');
       expect(decodeURIComponent(url.pathname)).toBe(`/files/${text}`);
     }),
     { numRuns: 1000 },

@@ -13,14 +13,16 @@ class VerifyRelaySignature
     /** Seconds either way, for clock skew between the relay and the backend. */
     public const WINDOW = 300;
 
+    /** The headers the signature covers, in this order; the relay names them in x-relay-signed-headers. */
+    public const SIGNED_HEADERS = ['authorization', 'content-type', 'cookie'];
+
     public function handle(Request $request, Closure $next)
     {
         $valid = self::isValid(
             (string) env('MP_RELAY_SIGNING_SECRET', ''),
-            $request->getMethod(),
+            $request->getRealMethod(),               // the method on the wire, before any override
             $request->getRequestUri(),               // path and query exactly as sent
-            (string) $request->header('x-relay-timestamp', ''),
-            (string) $request->header('x-relay-signature', ''),
+            array_map(fn (array $values) => implode(', ', $values), $request->headers->all()),
             $request->getContent(),                  // the raw body bytes
             time()
         );
@@ -30,13 +32,28 @@ class VerifyRelaySignature
         return $next($request);
     }
 
-    /** The check itself, free of Laravel so it can be tested (and reused) anywhere. */
-    public static function isValid(string $secret, string $method, string $pathAndQuery, string $timestamp, string $signature, string $body, int $now): bool
+    /**
+     * The check itself, free of Laravel so it can be tested (and reused) anywhere.
+     * $headers maps lower-case header names to values.
+     */
+    public static function isValid(string $secret, string $method, string $pathAndQuery, array $headers, string $body, int $now): bool
     {
+        $timestamp = (string) ($headers['x-relay-timestamp'] ?? '');
         if ($secret === '' || !ctype_digit($timestamp) || abs($now - (int) $timestamp) > self::WINDOW) {
             return false;
         }
-        $payload = $method . "\n" . $pathAndQuery . "\n" . $timestamp . "\n" . hash('sha256', $body);
-        return hash_equals(hash_hmac('sha256', $payload, $secret), strtolower($signature));
+        if (($headers['x-relay-signed-headers'] ?? '') !== implode(';', self::SIGNED_HEADERS)) {
+            return false;                            // a relay that signs another format
+        }
+        // Not signed, yet Laravel would route on it: refuse rather than let it change the method.
+        if (isset($headers['x-http-method-override'])) {
+            return false;
+        }
+        $lines = ['v2', $method, $pathAndQuery, $timestamp, hash('sha256', $body)];
+        foreach (self::SIGNED_HEADERS as $name) {
+            $lines[] = $name . ':' . trim((string) ($headers[$name] ?? ''), " \t");
+        }
+        $signature = strtolower((string) ($headers['x-relay-signature'] ?? ''));
+        return hash_equals(hash_hmac('sha256', implode("\n", $lines), $secret), $signature);
     }
 }

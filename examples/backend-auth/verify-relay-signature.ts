@@ -4,6 +4,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
 const WINDOW_SECONDS = 300; // 5 minutes either way, for clock skew between the relay and the backend
+// The headers the signature covers, in this order; the relay names them in x-relay-signed-headers.
+const SIGNED_HEADERS = ['authorization', 'content-type', 'cookie'];
 
 export function verifyRelaySignature(secret: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -13,9 +15,14 @@ export function verifyRelaySignature(secret: string) {
         const signature = String(req.headers['x-relay-signature'] ?? '');
         const age = Math.abs(Date.now() / 1000 - Number(timestamp));
         if (!/^\d+$/.test(timestamp) || !(age <= WINDOW_SECONDS)) return void res.status(401).json({ message: 'stale or missing x-relay-timestamp' });
+        if (req.headers['x-relay-signed-headers'] !== SIGNED_HEADERS.join(';')) return void res.status(401).json({ message: 'x-relay-signed-headers missing or different: update mp-relay and this middleware together' });
+        // Not signed, yet method-override middleware would act on it: refuse rather than let it change the method.
+        if (req.headers['x-http-method-override'] !== undefined) return void res.status(401).json({ message: 'x-http-method-override is not signed' });
         // req.originalUrl is the request target exactly as the relay sent it (path and query).
-        const bodyHash = createHash('sha256').update(body).digest('hex');
-        const expected = createHmac('sha256', secret).update(`${req.method}\n${req.originalUrl}\n${timestamp}\n${bodyHash}`).digest();
+        const lines = ['v2', req.method, req.originalUrl, timestamp, createHash('sha256').update(body).digest('hex')];
+        for (const name of SIGNED_HEADERS) lines.push(`${name}:${String(req.headers[name] ?? '').replace(/^[ \t]+|[ \t]+$/g, '')}`);
+        // latin1: Node decodes header bytes as latin1, so this hashes the bytes that were on the wire.
+        const expected = createHmac('sha256', secret).update(lines.join('\n'), 'latin1').digest();
         const given = Buffer.from(signature, 'hex');
         if (given.length !== expected.length || !timingSafeEqual(given, expected)) return void res.status(401).json({ message: 'bad x-relay-signature' });
         next();

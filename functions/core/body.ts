@@ -11,34 +11,60 @@ export interface BodyField {
   body: Buffer;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Bytes held as latin1 text, read as the UTF-8 a mini program sends; undefined when they are not UTF-8. */
+function utf8FromLatin1(piece: string): string | undefined {
+  if (!/[^\x00-\x7f]/.test(piece)) return piece;
+  try {
+    return strictUtf8.decode(Buffer.from(piece, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
 export function takeFormField(body: Buffer, name: string): BodyField | undefined {
-  // latin1 maps bytes to characters one to one, so every byte we keep goes back unchanged.
+  // latin1 maps bytes to characters one to one, so every byte we keep goes back unchanged; the field
+  // itself is read as UTF-8 (`method=api/商品` sent unencoded).
   const text = body.toString('latin1');
-  const pairs = findPairs(text, name);
+  const pairs = findPairs(text, name, utf8FromLatin1);
   if (pairs.length === 0) return undefined;
   const value = singleValue(pairs.map((pair) => pair.value), name);
   return { value, body: Buffer.from(withoutPairs(text, pairs), 'latin1') };
 }
 
+// A UTF-8 byte order mark, which some Windows tools put before JSON; JSON.parse refuses it.
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
 export function takeJsonField(body: Buffer, name: string): BodyField | undefined {
+  const start = body.subarray(0, 3).equals(BOM) ? 3 : 0;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(body.toString('utf8', start));
   } catch {
     throw new RelayError('BAD_BODY', `the body is not valid JSON, and no "${name}" was given in the query`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new RelayError('BAD_BODY', `the JSON body must be an object carrying "${name}", or "${name}" must be in the query`);
   }
-  const members = topLevelMembers(body);
+  const members = topLevelMembers(body, start);
   const matches = members.filter((member) => member.key === name);
   if (matches.length === 0) return undefined;
   const value = singleValue(
-    matches.map((member) => JSON.parse(body.toString('utf8', member.valueStart, member.end)) as unknown),
+    matches.map((member) => JSON.parse(strictText(body.subarray(member.valueStart, member.end), name)) as unknown),
     name,
   );
   const [cutFrom, cutTo] = memberSpan(members, members.indexOf(matches[0]!));
   return { value, body: Buffer.concat([body.subarray(0, cutFrom), body.subarray(cutTo)]) };
+}
+
+/** The field's bytes as UTF-8, refused if they are not: a lenient decode would forward U+FFFD instead. */
+function strictText(bytes: Buffer, name: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new RelayError('BAD_PATH', `"${name}" is not valid UTF-8`);
+  }
 }
 
 function singleValue(values: unknown[], name: string): string {
@@ -76,9 +102,9 @@ const COLON = 0x3a;
 const OPENERS = new Set([0x7b, 0x5b]);
 const CLOSERS = new Set([0x7d, 0x5d]);
 
-function topLevelMembers(json: Buffer): Member[] {
+function topLevelMembers(json: Buffer, start: number): Member[] {
   const members: Member[] = [];
-  let i = skipSpace(json, 0) + 1; // past '{'
+  let i = skipSpace(json, start) + 1; // past '{'
   for (;;) {
     i = skipSpace(json, i);
     if (json[i] !== QUOTE) return members; // '}' of an empty object

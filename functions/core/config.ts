@@ -1,4 +1,4 @@
-import { compilePathRule } from './guards';
+import { compilePathRule, type PathRule } from './guards';
 
 // Configuration comes from environment variables only (that is what every cloud function console
 // offers). It is read once per instance; a bad value names the variable so the fix is obvious.
@@ -22,9 +22,13 @@ export interface RelayConfig {
   maxBodyBytes: number;
   maxResponseBytes: number;
   timeoutMs: number;
+  /** RELAY_BODY_TIMEOUT_MS: longest pause while a request body is arriving (servers that stream it). */
+  bodyTimeoutMs: number;
+  /** RELAY_PUBLIC_HOST: the relay's own domain, sent upstream as X-Forwarded-Host (never the client's Host). */
+  publicHost?: string;
   log: boolean;
   /** RELAY_ALLOW_PATHS, compiled; undefined when every path is allowed. */
-  allowPaths?: RegExp[];
+  allowPaths?: PathRule[];
   /** RELAY_ALLOW_APPIDS; undefined when any caller is allowed. */
   allowAppIds?: Set<string>;
   allowDevtools: boolean;
@@ -46,6 +50,8 @@ export const DEFAULTS = {
   // Larger than any cloud function can return (FC 32 MB, SCF 6 MB); it bounds memory on the local server.
   maxResponseBytes: 32 * 1024 * 1024,
   timeoutMs: 15_000,
+  // A mini program upload pauses for seconds on a weak mobile link, never for this long.
+  bodyTimeoutMs: 15_000,
 } as const;
 
 class ConfigError extends Error {
@@ -68,6 +74,8 @@ export function loadConfig(env: Env): ConfigResult {
         maxBodyBytes: readPositiveInt(env, 'RELAY_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes),
         maxResponseBytes: readPositiveInt(env, 'RELAY_MAX_RESPONSE_BYTES', DEFAULTS.maxResponseBytes),
         timeoutMs: readPositiveInt(env, 'RELAY_TIMEOUT_MS', DEFAULTS.timeoutMs),
+        bodyTimeoutMs: readPositiveInt(env, 'RELAY_BODY_TIMEOUT_MS', DEFAULTS.bodyTimeoutMs),
+        publicHost: readPublicHost(env),
         log: readFlag(env, 'RELAY_LOG', true),
         allowPaths: readList(env, 'RELAY_ALLOW_PATHS', /^(?!(?:.*\/)?\.\.?(?:\/|$))[A-Za-z0-9._~!$&'()+,;=:@%/*-]+$/, 'path prefixes or globs such as api/*, img/**')?.map(compilePathRule),
         allowAppIds: readSet(env, 'RELAY_ALLOW_APPIDS', /^wx[0-9a-f]{16}$/, 'mini program AppIDs such as wx0123456789abcdef'),
@@ -115,6 +123,15 @@ function readUpstream(env: Env, allowInsecure: boolean): Upstream {
     hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
   };
+}
+
+function readPublicHost(env: Env): string | undefined {
+  const value = env.RELAY_PUBLIC_HOST?.trim();
+  if (!value) return undefined;
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?$/.test(value)) {
+    throw new ConfigError('RELAY_PUBLIC_HOST', `must be a host name such as relay.example.cn (got ${JSON.stringify(value)})`);
+  }
+  return value.toLowerCase();
 }
 
 function readPathParam(env: Env): string {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import { RelayError } from './errors';
 
 // The one HTTP client of the relay: node:http/https with keep-alive agents, no dependency. A
@@ -11,6 +12,12 @@ export interface Agents {
   https: https.Agent;
 }
 
+/**
+ * Idle sockets are closed after this: below Node's default server keep-alive timeout (5 s), the most
+ * common backend setting, so the relay rarely writes to a socket the server is about to close.
+ */
+export const IDLE_SOCKET_MS = 4_000;
+
 const AGENT_OPTIONS = {
   keepAlive: true,
   // Reuse the most recently used socket first: it is the least likely to have been closed upstream.
@@ -19,14 +26,43 @@ const AGENT_OPTIONS = {
   // As many idle sockets as busy ones: a lower cap makes a burst of concurrent requests close and
   // reopen connections (measured: a third of the throughput lost at 64 concurrent, docs/benchmarks.md).
   maxFreeSockets: 256,
-  // Idle sockets are closed after this; many servers close theirs after 5 to 75 s.
-  timeout: 30_000,
+  timeout: IDLE_SOCKET_MS,
 } as const;
 
-export const defaultAgents: Agents = {
-  http: new http.Agent(AGENT_OPTIONS),
-  https: new https.Agent(AGENT_OPTIONS), // certificate verification stays on: never rejectUnauthorized: false
-};
+/** The idle time a server announced for each socket (`Keep-Alive: timeout=N`), in ms. */
+const announcedIdle = new WeakMap<object, number>();
+
+// @types/node declares keepSocketAlive as returning void; Node reads its boolean (false: close the socket).
+type KeepSocketAlive = (socket: Socket) => boolean;
+
+/**
+ * Keeps a socket idle no longer than its server said it would (less a second for the FIN in flight).
+ * Node 20 does the same; older runtimes (FC's and SCF's Node 18) ignore the hint, hence our own.
+ */
+function honourKeepAliveHints<T extends http.Agent>(agent: T): T {
+  const keep = (agent.keepSocketAlive as unknown as KeepSocketAlive).bind(agent);
+  const keepWithHint: KeepSocketAlive = (socket) => {
+    if (!keep(socket)) return false;
+    const announced = announcedIdle.get(socket);
+    if (announced === undefined) return true;
+    const idle = announced - 1000;
+    if (idle <= 0) return false;
+    if (idle < IDLE_SOCKET_MS) socket.setTimeout(idle);
+    return true;
+  };
+  agent.keepSocketAlive = keepWithHint as unknown as typeof agent.keepSocketAlive;
+  return agent;
+}
+
+export function createAgents(tls: https.AgentOptions = {}): Agents {
+  return {
+    http: honourKeepAliveHints(new http.Agent(AGENT_OPTIONS)),
+    // Certificate verification stays on: never rejectUnauthorized: false.
+    https: honourKeepAliveHints(new https.Agent({ ...AGENT_OPTIONS, ...tls })),
+  };
+}
+
+export const defaultAgents: Agents = createAgents();
 
 export interface UpstreamRequest {
   url: URL;
@@ -36,6 +72,8 @@ export interface UpstreamRequest {
   /** Total time allowed until the whole response has arrived. */
   timeoutMs: number;
   maxResponseBytes: number;
+  /** The client went away: stop, whatever stage the call is at. */
+  signal?: AbortSignal;
 }
 
 export interface UpstreamResponse {
@@ -49,16 +87,23 @@ export interface UpstreamResponse {
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 /**
+ * Methods whose repetition has the effect of one request (RFC 9110 9.2.2), so they may be sent again.
+ * A relay cannot tell a POST that a server closed the connection on unread from one it acted on before
+ * dropping it; for POST the defence against stale sockets is closing them before the server does.
+ */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+/**
  * Sends the request and buffers the whole response (so a truncated body becomes a clean 502 instead of
- * a half-sent 200). A GET that fails on a reused socket before any response byte arrived is retried
- * once on a new connection; other methods are never retried, since the server may have acted on them.
+ * a half-sent 200). An idempotent request that fails on a reused socket before a single response byte
+ * arrived is sent once more on a new connection: the server had closed that idle connection.
  */
 export async function forward(request: UpstreamRequest, agents: Agents = defaultAgents): Promise<UpstreamResponse> {
   const deadline = Date.now() + request.timeoutMs;
   try {
     return await attempt(request, deadline, agents);
   } catch (error) {
-    if (!(error instanceof StaleSocketError) || request.method !== 'GET') throw toRelayError(error, request);
+    if (!(error instanceof StaleSocketError) || !IDEMPOTENT.has(request.method)) throw toRelayError(error, request);
     try {
       return await attempt(request, deadline, agents, true);
     } catch (retryError) {
@@ -75,23 +120,30 @@ class StaleSocketError extends Error {
 
 class TimeoutError extends Error {}
 
+class ClientGoneError extends Error {}
+
 function attempt(request: UpstreamRequest, deadline: number, agents: Agents, freshConnection = false): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const { url } = request;
+    const { url, signal } = request;
+    if (signal?.aborted) return reject(new ClientGoneError());
     const secure = url.protocol === 'https:';
     const client = secure ? https : http;
-    let responded = false;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    // Bytes the socket had read before this request: unchanged at a failure means no answer had begun.
+    let bytesReadBefore: number | undefined;
+    const onAbort = () => settle(new ClientGoneError());
     const settle = (error: Error | undefined, response?: UpstreamResponse) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       if (error) {
         outgoing.destroy();
         reject(error);
       } else resolve(response!);
     };
+    const badUpstream = (message: string) => new RelayError('BAD_UPSTREAM', message);
 
     const outgoing = client.request({
       protocol: url.protocol,
@@ -104,13 +156,31 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
       agent: freshConnection ? false : secure ? agents.https : agents.http,
     });
     timer = setTimeout(() => settle(new TimeoutError()), Math.max(0, deadline - Date.now()));
+    signal?.addEventListener('abort', onAbort, { once: true });
 
+    outgoing.on('socket', (socket) => {
+      bytesReadBefore = socket.bytesRead;
+    });
     outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      const stale = !responded && outgoing.reusedSocket && STALE_SOCKET_CODES.has(error.code ?? '');
+      const nothingRead = bytesReadBefore !== undefined && outgoing.socket?.bytesRead === bytesReadBefore;
+      const stale = !freshConnection && outgoing.reusedSocket && nothingRead && STALE_SOCKET_CODES.has(error.code ?? '');
       settle(stale ? new StaleSocketError(error) : error);
     });
+    // The relay never asks for an upgrade (Upgrade is hop-by-hop and dropped), so a 101 is the upstream's error.
+    outgoing.on('upgrade', (_incoming, socket) => {
+      socket.destroy();
+      settle(badUpstream('the upstream switched protocols (101) although no upgrade was asked for'));
+    });
     outgoing.on('response', (incoming) => {
-      responded = true;
+      const status = incoming.statusCode ?? 0;
+      // Informational answers (100, 103) never get here; what does must be a final HTTP status.
+      if (status < 200 || status > 599) {
+        settle(badUpstream(`the upstream answered with status ${status}, which is not a final HTTP status (200-599)`));
+        return;
+      }
+      const hint = /(?:^|[\s,])timeout=(\d{1,6})/i.exec(String(incoming.headers['keep-alive'] ?? ''));
+      if (hint) announcedIdle.set(incoming.socket, Number(hint[1]) * 1000);
+      else announcedIdle.delete(incoming.socket);
       const chunks: Buffer[] = [];
       let size = 0;
       incoming.on('data', (chunk: Buffer) => {
@@ -122,7 +192,7 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
         chunks.push(chunk);
       });
       incoming.on('end', () => {
-        settle(undefined, { status: incoming.statusCode ?? 502, rawHeaders: incoming.rawHeaders, body: Buffer.concat(chunks, size) });
+        settle(undefined, { status, rawHeaders: incoming.rawHeaders, body: Buffer.concat(chunks, size) });
       });
       // After the headers, any failure of the stream means the body we hold is incomplete.
       const truncated = () => Object.assign(new Error('the upstream closed the connection before the response was complete'), { code: 'TRUNCATED' });
@@ -140,12 +210,15 @@ function toRelayError(error: unknown, request: UpstreamRequest): RelayError {
   if (error instanceof TimeoutError) {
     return new RelayError('UPSTREAM_TIMEOUT', `the upstream did not answer completely within ${request.timeoutMs} ms`);
   }
+  if (error instanceof ClientGoneError) return new RelayError('CLIENT_CLOSED', 'the client went away; the upstream call was abandoned');
   const cause = error instanceof StaleSocketError ? error.original : (error as NodeJS.ErrnoException);
-  return new RelayError('UPSTREAM_UNREACHABLE', describe(cause));
+  const code = cause.code ?? 'UNKNOWN';
+  // Node's parser refused what the upstream sent (a bad status line, header or chunk).
+  if (code.startsWith('HPE_')) return new RelayError('BAD_UPSTREAM', `the upstream sent an invalid HTTP response (${code})`);
+  return new RelayError('UPSTREAM_UNREACHABLE', describe(code, cause.message));
 }
 
-function describe(error: NodeJS.ErrnoException): string {
-  const code = error.code ?? 'UNKNOWN';
+function describe(code: string, message: string): string {
   switch (code) {
     case 'ECONNREFUSED':
       return 'the upstream refused the connection (ECONNREFUSED)';
@@ -155,7 +228,7 @@ function describe(error: NodeJS.ErrnoException): string {
     case 'ECONNRESET':
       return 'the upstream reset the connection (ECONNRESET)';
     case 'TRUNCATED':
-      return `${error.message} (TRUNCATED)`;
+      return `${message} (TRUNCATED)`;
     default:
       // Certificate problems carry codes like DEPTH_ZERO_SELF_SIGNED_CERT or ERR_TLS_CERT_ALTNAME_INVALID.
       if (/CERT|SSL|TLS/.test(code)) return `the upstream's TLS certificate was rejected (${code})`;

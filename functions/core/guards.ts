@@ -1,47 +1,84 @@
-import { createHash, createHmac } from 'node:crypto';
 import { RelayError } from './errors';
 import type { HeaderMap } from './types';
 
 // The optional controls an operator can switch on (all off by default): which API paths the relay
-// may reach, which mini programs may call it, and a signature that lets the backend refuse anything
-// that did not come through the relay.
+// may reach and which mini programs may call it. The signature for the backend is in signing.ts.
+
+// `*` and `**` become these two tokens; every other character of a rule is a UTF-16 code unit to match as is.
+const STAR = -1; // any run of characters within one segment
+const GLOBSTAR = -2; // any run of characters, `/` included
+const SLASH = 0x2f;
 
 /**
- * RELAY_ALLOW_PATHS entries: a plain entry is a prefix ending at a segment boundary (`api` allows
- * `api` and `api/...`, not `apix`); `*` stands for part of one segment, `**` for any number of them.
+ * A compiled RELAY_ALLOW_PATHS entry: a plain entry is a prefix ending at a segment boundary (`api`
+ * allows `api` and `api/...`, not `apix`); `*` stands for part of one segment, `**` for any number of
+ * them. Matching follows every position in the rule at once instead of backtracking, so it costs at
+ * most path length × rule length steps whatever the operator wrote.
  */
-export function compilePathRule(entry: string): RegExp {
-  const pattern = entry.trim().replace(/^\/+/, '');
-  if (!pattern.includes('*')) {
-    const prefix = pattern.replace(/\/+$/, '').replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-    return new RegExp(`^${prefix}(?:/.*)?$`, 's');
+export interface PathRule {
+  /** The entry as matched: trimmed, without leading slashes. */
+  readonly pattern: string;
+  readonly tokens: readonly number[];
+  /** A plain entry: also matches any path that continues past it with `/`. */
+  readonly prefix: boolean;
+}
+
+export function compilePathRule(entry: string): PathRule {
+  const trimmed = entry.trim().replace(/^\/+/, '');
+  const prefix = !trimmed.includes('*');
+  const pattern = prefix ? trimmed.replace(/\/+$/, '') : trimmed;
+  const tokens: number[] = [];
+  for (const run of pattern.match(/\*+|[^*]+/g) ?? []) {
+    // `***` and `*` next to `**` are no different from `**`.
+    if (run.startsWith('*')) tokens.push(run.length === 1 ? STAR : GLOBSTAR);
+    else for (let i = 0; i < run.length; i++) tokens.push(run.charCodeAt(i));
   }
-  const body = pattern
-    .split(/(\*\*|\*)/)
-    .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${body}$`, 's');
+  return { pattern, tokens, prefix };
+}
+
+export function matchesPathRule(rule: PathRule, path: string): boolean {
+  const { tokens } = rule;
+  const end = tokens.length;
+  // states[i] is 1 when the path read so far can match tokens[0..i).
+  let current = new Uint8Array(end + 1);
+  let next = new Uint8Array(end + 1);
+  current[0] = 1;
+  reachPastStars(tokens, current);
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (rule.prefix && code === SLASH && current[end]) return true;
+    next.fill(0);
+    let alive = false;
+    for (let state = 0; state < end; state++) {
+      if (!current[state]) continue;
+      const token = tokens[state]!;
+      if (token === GLOBSTAR || (token === STAR && code !== SLASH)) next[state] = 1;
+      else if (token === code) next[state + 1] = 1;
+      else continue;
+      alive = true;
+    }
+    if (!alive) return false;
+    reachPastStars(tokens, next);
+    [current, next] = [next, current];
+  }
+  return current[end] === 1;
+}
+
+/** A star may match nothing, so the state after an active star is active too. */
+function reachPastStars(tokens: readonly number[], states: Uint8Array): void {
+  for (let state = 0; state < tokens.length; state++) {
+    if (states[state] && tokens[state]! < 0) states[state + 1] = 1;
+  }
 }
 
 /**
- * Checks the API path against the allow list. `upstreamPath` is the path as it will be sent (already
- * checked and encoded exactly once by resolveTarget), so matching its decoded form cannot be sidestepped
- * by another encoding.
+ * Checks the API path against the allow list. `segments` are the path's segments exactly as
+ * resolveTarget decoded them once, which is what the upstream sees when it decodes the forwarded path.
  */
-export function checkPathAllowed(rules: readonly RegExp[] | undefined, upstreamPath: string, basePath: string): void {
+export function checkPathAllowed(rules: readonly PathRule[] | undefined, segments: readonly string[]): void {
   if (!rules) return;
-  const apiPath = upstreamPath
-    .slice(basePath.length + 1)
-    .split('/')
-    .map((segment) => {
-      try {
-        return decodeURIComponent(segment);
-      } catch {
-        return segment;
-      }
-    })
-    .join('/');
-  if (!rules.some((rule) => rule.test(apiPath))) {
+  const apiPath = segments.join('/');
+  if (!rules.some((rule) => matchesPathRule(rule, apiPath))) {
     throw new RelayError('PATH_NOT_ALLOWED', `the API path ${JSON.stringify(apiPath.slice(0, 200))} is not in RELAY_ALLOW_PATHS`);
   }
 }
@@ -59,16 +96,4 @@ export function checkAppId(allowed: ReadonlySet<string> | undefined, allowDevtoo
   const [, appId, version] = match;
   if (version === 'devtools' && !allowDevtools) throw new RelayError('APPID_NOT_ALLOWED', 'requests from WeChat devtools are not allowed (RELAY_ALLOW_DEVTOOLS=1 admits them)');
   if (!allowed.has(appId!)) throw new RelayError('APPID_NOT_ALLOWED', `the mini program ${appId} is not in RELAY_ALLOW_APPIDS`);
-}
-
-/**
- * Headers proving the request came through the relay: `x-relay-timestamp` (Unix seconds) and
- * `x-relay-signature`, the hex HMAC-SHA256 of METHOD \n PATH_AND_QUERY \n TIMESTAMP \n hex(SHA256(BODY)),
- * where PATH_AND_QUERY is the request target sent upstream and BODY the bytes sent (empty for none).
- */
-export function signatureHeaders(secret: string, method: string, pathAndQuery: string, body: Buffer | undefined, now = Date.now()): Record<string, string> {
-  const timestamp = String(Math.floor(now / 1000));
-  const bodyHash = createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
-  const signature = createHmac('sha256', secret).update(`${method}\n${pathAndQuery}\n${timestamp}\n${bodyHash}`).digest('hex');
-  return { 'x-relay-timestamp': timestamp, 'x-relay-signature': signature };
 }

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import { RelayError } from './errors';
 import type { HeaderMap } from './types';
 
 // Every header rule lives here: what goes upstream, and what comes back to the client.
@@ -17,17 +18,51 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Request headers the relay sets itself, or that only made sense between the client and the relay. */
-const REPLACED_ON_REQUEST = new Set(['host', 'content-length', 'expect', 'x-forwarded-proto', 'x-forwarded-host']);
+const REPLACED_ON_REQUEST = new Set(['host', 'content-length', 'expect']);
+
+/**
+ * Headers that claim who the caller is or which URL it asked for. Proxies and frameworks trust them, and
+ * any client can send them, so they never pass: the relay sets X-Forwarded-For and X-Real-IP itself from
+ * the address the platform vouches for. `x-scf-remote-addr` is SCF's own source-address header, which a
+ * client could send to a runtime that does not set it.
+ */
+const SPOOFABLE_IDENTITY = new Set([
+  'x-forwarded-for',
+  'x-real-ip',
+  'forwarded',
+  'true-client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-original-forwarded-for',
+  'x-forwarded',
+  'forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-prefix',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-host',
+  'x-scf-remote-addr',
+]);
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const UNSAFE_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+// Field values are Latin-1 text without control characters (RFC 9110 5.5); tab is allowed.
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const IP_ADDRESS = /^[0-9A-Fa-f.:]{2,45}$/;
 
 export interface ForwardContext {
   upstreamHost: string;
   requestId: string;
+  /** The caller's address as the platform vouches for it; anything but an IP is ignored. */
   clientIp: string | undefined;
   protocol: 'http' | 'https';
+  /** RELAY_PUBLIC_HOST, sent as X-Forwarded-Host. */
+  publicHost: string | undefined;
   /** Length of the body sent upstream; undefined when no body is sent. */
   bodyLength: number | undefined;
 }
@@ -38,27 +73,35 @@ export function pickRequestId(headers: HeaderMap, makeId: () => string): string 
   return given !== undefined && REQUEST_ID.test(given) ? given : makeId();
 }
 
+/**
+ * The headers sent upstream. A name or value no HTTP parser would accept (possible only through an
+ * event, whose headers no parser has checked) is refused with BAD_HEADER rather than passed or dropped.
+ */
 export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContext): OutgoingHttpHeaders {
   const dropped = connectionListed(client['connection']);
-  const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(client)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || REPLACED_ON_REQUEST.has(name) || dropped.has(name)) continue;
-    if (name === 'x-forwarded-for') continue; // rebuilt below
+  // No prototype: a header named `__proto__` or `constructor` is just a header.
+  const headers: OutgoingHttpHeaders = Object.create(null);
+  for (const name of Object.keys(client)) {
+    const value = client[name];
+    if (value === undefined) continue;
+    if (!TOKEN.test(name)) throw new RelayError('BAD_HEADER', `the header name ${JSON.stringify(name.slice(0, 64))} is not valid`);
+    if (typeof value === 'string' ? INVALID_VALUE.test(value) : value.some((item) => INVALID_VALUE.test(item))) {
+      throw new RelayError('BAD_HEADER', `the value of header ${name} is not valid Latin-1 text (or holds control characters)`);
+    }
+    if (HOP_BY_HOP.has(name) || REPLACED_ON_REQUEST.has(name) || SPOOFABLE_IDENTITY.has(name) || dropped.has(name)) continue;
     // x-relay-* are the relay's own (its signature among them): a client may not forge them.
     if (name.startsWith('x-relay-')) continue;
-    // Values a runtime passed through unchecked must not split the upstream request.
-    if (!TOKEN.test(name) || [value].flat().some((item) => UNSAFE_VALUE.test(item))) continue;
-    headers[name] = value;
+    // One Cookie line, as RFC 6265 5.4 wants and as it is signed.
+    headers[name] = name === 'cookie' && typeof value !== 'string' ? value.join('; ') : value;
   }
   headers['host'] = context.upstreamHost;
   if (context.bodyLength !== undefined) headers['content-length'] = String(context.bodyLength);
-  const forwardedFor = [client['x-forwarded-for']].flat().filter((item) => item !== undefined && !UNSAFE_VALUE.test(item));
-  // An address from an event is not checked by any HTTP parser: only an IP goes in.
-  if (context.clientIp && /^[0-9A-Fa-f.:]{2,45}$/.test(context.clientIp)) forwardedFor.push(context.clientIp);
-  if (forwardedFor.length > 0) headers['x-forwarded-for'] = forwardedFor.join(', ');
+  if (context.clientIp !== undefined && IP_ADDRESS.test(context.clientIp)) {
+    headers['x-forwarded-for'] = context.clientIp;
+    headers['x-real-ip'] = context.clientIp;
+  }
   headers['x-forwarded-proto'] = context.protocol;
-  const relayHost = first(client['host']);
-  if (relayHost !== undefined && /^[A-Za-z0-9.:[\]-]+$/.test(relayHost)) headers['x-forwarded-host'] = relayHost;
+  if (context.publicHost !== undefined) headers['x-forwarded-host'] = context.publicHost;
   headers['x-request-id'] = context.requestId;
   return headers;
 }
@@ -75,11 +118,14 @@ export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength:
     const listed = [...connectionListed(rawHeaders[i + 1])].filter((name) => !HOP_BY_HOP.has(name) && name !== 'close');
     if (listed.length > 0) dropped = new Set([...dropped, ...listed]);
   }
-  // Built without the dropped names rather than deleting them after: objects stay fast to write out.
-  const headers: Record<string, string | string[]> = {};
+  // Built without the dropped names rather than deleting them after; no prototype, so `__proto__` or
+  // `constructor` from the upstream is an ordinary header.
+  const headers: Record<string, string | string[]> = Object.create(null);
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     if (dropped.has(name) || name === 'content-length') continue;
+    // The relay's own headers (x-relay-error above all) mean the relay said it: a backend may not forge them.
+    if (name.startsWith('x-relay-')) continue;
     const value = rawHeaders[i + 1]!;
     const existing = headers[name];
     if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value;

@@ -18,10 +18,20 @@ export function decodeFormComponent(text: string): string | undefined {
   }
 }
 
-export function findPairs(raw: string, name: string): FormPair[] {
+/**
+ * The pairs named `name`. `asText` turns each raw piece into text first (form bodies are bytes held as
+ * latin1); undefined from it means the piece is not text, so its value counts as malformed.
+ */
+export function findPairs(raw: string, name: string, asText: (piece: string) => string | undefined = (piece) => piece): FormPair[] {
   if (raw === '') return [];
   const found: FormPair[] = [];
-  raw.split('&').forEach((piece, index) => {
+  raw.split('&').forEach((rawPiece, index) => {
+    const piece = asText(rawPiece);
+    if (piece === undefined) {
+      // Cannot be told apart from `name` without decoding: a piece that starts like it is treated as it.
+      if (rawPiece.startsWith(`${name}=`) || rawPiece === name) found.push({ index, name, value: undefined });
+      return;
+    }
     const eq = piece.indexOf('=');
     const rawName = eq === -1 ? piece : piece.slice(0, eq);
     if (decodeFormComponent(rawName) !== name) return;

@@ -3,12 +3,13 @@ import { takeFormField, takeJsonField, type BodyField } from './body';
 import { DEFAULTS, type ConfigResult, type RelayConfig } from './config';
 import { errorResponse, RelayError } from './errors';
 import { defaultAgents, forward, type Agents } from './forward';
-import { checkAppId, checkPathAllowed, signatureHeaders } from './guards';
+import { checkAppId, checkPathAllowed } from './guards';
 import { clientResponseHeaders, pickRequestId, upstreamRequestHeaders } from './headers';
 import { stdoutSink, writeRequestLog, type LogSink, type RequestLog } from './log';
 import { findPairs, withoutPairs } from './query';
+import { signatureHeaders } from './signing';
 import { resolveTarget } from './target';
-import { BODY_TOO_LARGE, type Endpoint, type RelayRequest, type RelayResponse } from './types';
+import { BODY_TOO_LARGE, type Endpoint, type HeaderMap, type RelayRequest, type RelayResponse } from './types';
 
 // The forwarding core: one plain request in, one plain response out. Adapters call `handle`; nothing
 // here knows which runtime it runs on.
@@ -17,6 +18,10 @@ export interface Relay {
   endpoint: Endpoint;
   /** Adapters that stream the body stop reading past this. */
   maxBodyBytes: number;
+  /** Adapters that decode a response themselves (FC 2.0) stop past this. */
+  maxResponseBytes: number;
+  /** Adapters that stream the body answer 408 after a pause this long. */
+  bodyTimeoutMs: number;
   /** RELAY_MAX_INFLIGHT, for servers that admit requests themselves (local server, web function). */
   maxInflight: number | undefined;
   handle(request: RelayRequest, limits?: PlatformLimits): Promise<RelayResponse>;
@@ -66,6 +71,8 @@ export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps
   return {
     endpoint,
     maxBodyBytes: configResult.ok ? configResult.config.maxBodyBytes : DEFAULTS.maxBodyBytes,
+    maxResponseBytes: configResult.ok ? configResult.config.maxResponseBytes : DEFAULTS.maxResponseBytes,
+    bodyTimeoutMs: configResult.ok ? configResult.config.bodyTimeoutMs : DEFAULTS.bodyTimeoutMs,
     maxInflight: configResult.ok ? configResult.config.maxInflight : undefined,
     async handle(request, limits) {
       const started = performance.now();
@@ -111,19 +118,20 @@ async function relay(
     throw new RelayError('BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes${where}`);
   }
   checkAppId(config.allowAppIds, config.allowDevtools, request.headers);
-  const located = locateApiPath(endpoint, config.pathParam, request.path, request.query, request.headers['content-type'], request.body);
-  const url = resolveTarget(config.upstream, located.apiPath, located.query);
+  const located = locateApiPath(endpoint, config.pathParam, request.path, request.query, request.headers, request.body);
+  const { url, segments } = resolveTarget(config.upstream, located.apiPath, located.query);
   entry.path = url.pathname;
   entry.query = url.search.slice(1);
-  checkPathAllowed(config.allowPaths, url.pathname, config.upstream.basePath);
+  checkPathAllowed(config.allowPaths, segments);
   const headers = upstreamRequestHeaders(request.headers, {
     upstreamHost: config.upstream.host,
     requestId,
     clientIp: request.clientIp,
     protocol: request.protocol,
+    publicHost: config.publicHost,
     bodyLength: located.body?.length,
   });
-  if (config.signingSecret) Object.assign(headers, signatureHeaders(config.signingSecret, endpoint.method, url.pathname + url.search, located.body));
+  if (config.signingSecret) Object.assign(headers, signatureHeaders(config.signingSecret, endpoint.method, url.pathname + url.search, located.body, headers));
 
   const responseBound = limits !== undefined && limits.maxResponseBytes < config.maxResponseBytes;
   const tooLarge = (size?: number) => {
@@ -142,6 +150,7 @@ async function relay(
       timeoutMs: config.timeoutMs,
       // Encoding only ever grows a body, so nothing larger than the platform's limit is worth reading.
       maxResponseBytes: responseBound ? limits.maxResponseBytes : config.maxResponseBytes,
+      signal: request.signal,
     },
     agents,
   ).catch((error: unknown) => {
@@ -173,7 +182,7 @@ function locateApiPath(
   param: string,
   requestPath: string,
   query: string,
-  contentType: string | string[] | undefined,
+  headers: HeaderMap,
   body: Buffer,
 ): LocatedPath {
   const forwardedBody = endpoint.method === 'GET' ? undefined : body;
@@ -197,7 +206,13 @@ function locateApiPath(
   if (forwardedBody === undefined || forwardedBody.length === 0) {
     throw new RelayError('BAD_PATH', `the API path is missing: pass it as "${param}" or as ${prefix}/<path>`);
   }
-  const isForm = [contentType].flat().some((type) => type?.toLowerCase().includes('application/x-www-form-urlencoded'));
+  // A compressed body is forwarded exactly as it came and never inflated here: that is what keeps a
+  // small zip bomb from becoming gigabytes in the relay. So the path cannot be read out of it.
+  const encoding = [headers['content-encoding']].flat()[0]?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    throw new RelayError('BAD_BODY', `the body is ${encoding}-encoded, so "${param}" cannot be read from it; pass "${param}" in the query`);
+  }
+  const isForm = [headers['content-type']].flat().some((type) => type?.toLowerCase().includes('application/x-www-form-urlencoded'));
   const field: BodyField | undefined = isForm ? takeFormField(forwardedBody, param) : takeJsonField(forwardedBody, param);
   if (!field) throw new RelayError('BAD_PATH', `the API path is missing: no "${param}" in the query or the body`);
   return { apiPath: field.value, query, body: field.body };

@@ -9,25 +9,41 @@ export const MAX_PATH_BYTES = 2048;
 /** A path still changing after this many decodings is hostile, not a real API path. */
 const MAX_DECODE_LAYERS = 4;
 
+export interface Target {
+  url: URL;
+  /**
+   * The API path's segments, each decoded exactly once: what the upstream gets when it decodes the
+   * forwarded path, so what the allow list must be matched against.
+   */
+  segments: string[];
+}
+
 /**
  * Builds the upstream URL for an API path.
  * @param apiPath the path as the client meant it, where `%XX` triplets are escapes (`api/users`,
  *   `api/caf%C3%A9`); a leading `/` is optional.
  * @param query raw query string to forward, without `?`.
  */
-export function resolveTarget(upstream: Upstream, apiPath: string, query: string): URL {
+export function resolveTarget(upstream: Upstream, apiPath: string, query: string): Target {
   if (apiPath === '' || apiPath === '/') throw badPath('the API path is empty');
   if (Buffer.byteLength(apiPath) > MAX_PATH_BYTES) throw badPath(`the API path is longer than ${MAX_PATH_BYTES} bytes`);
 
   // Checked exactly as it will be appended to the base path, so `%2F...` is seen as the `//` it becomes.
   const relative = `/${apiPath.replace(/^\//, '')}`;
-  for (const form of decodedForms(relative)) {
-    // NFKC leaves ASCII unchanged, so only other text needs its normalized form checked too.
-    const problem = findProblem(form) ?? (NON_ASCII.test(form) ? findProblem(form.normalize('NFKC')) : undefined);
-    if (problem) throw badPath(problem);
+  checkForm(relative);
+  if (/%(?![0-9A-Fa-f]{2})/.test(relative)) throw badPath('the API path contains a "%" that does not start a %XX escape');
+  if (LONE_SURROGATE.test(relative)) throw badPath('the path or query is not valid Unicode');
+  // The one canonical form is `relative` decoded once: the allow list sees it and the forwarded path is
+  // it encoded once, so the two cannot disagree. Further decodings must keep its segments.
+  const canonical = decodeEscapes(relative);
+  const slashes = countOf('/', relative);
+  for (const form of decodedForms(canonical)) {
+    if (form === relative) continue; // checked above
+    if (countOf('/', form) !== slashes) throw badPath('the API path contains an encoded "/" inside a segment');
+    checkForm(form);
   }
 
-  const encodedPath = encodePath(relative);
+  const encodedPath = canonical.replace(NOT_PATH_SAFE, encodeURIComponent);
   if (encodedPath.length > MAX_PATH_BYTES) throw badPath(`the API path is longer than ${MAX_PATH_BYTES} bytes`);
   const pathname = `${upstream.basePath}${encodedPath}`;
   const search = query === '' ? '' : `?${encodeQuery(query)}`;
@@ -45,18 +61,19 @@ export function resolveTarget(upstream: Upstream, apiPath: string, query: string
   ) {
     throw badPath('the API path does not stay under the configured upstream');
   }
-  return url;
+  return { url, segments: canonical.slice(1).split('/') };
 }
 
 function badPath(message: string): RelayError {
   return new RelayError('BAD_PATH', message);
 }
 
-/** The path itself and each successive percent-decoding of it, until it stops changing. */
+/** The path itself and each further percent-decoding of it, until it stops changing. */
 function decodedForms(path: string): string[] {
   const forms = [path];
   let current = path;
-  for (let layer = 0; layer < MAX_DECODE_LAYERS; layer++) {
+  // `path` is already one decoding deep.
+  for (let layer = 1; layer < MAX_DECODE_LAYERS; layer++) {
     const next = decodeEscapes(current);
     if (next === current) return forms;
     forms.push(next);
@@ -65,13 +82,48 @@ function decodedForms(path: string): string[] {
   throw badPath('the API path is encoded too many times');
 }
 
-/** Decodes every valid `%XX` run as UTF-8 and leaves anything else as it is (never throws). */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes every `%XX` run as strict UTF-8: no truncated or overlong sequences, no surrogates. */
 function decodeEscapes(text: string): string {
-  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return STRICT_UTF8.decode(Buffer.from(run.replace(/%/g, ''), 'hex'));
+    } catch {
+      throw badPath('the API path has %XX escapes that are not valid UTF-8');
+    }
+  });
+}
+
+function countOf(char: string, text: string): number {
+  return text.split(char).length - 1;
 }
 
 const SCHEME = /^\/[A-Za-z][A-Za-z0-9+.-]*:/;
 const NON_ASCII = /[^\x00-\x7f]/;
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+
+// Look-alikes of "/", "\" and "." that NFKC leaves alone (those it maps, such as full-width ／＼．,
+// ½ or ⒈, are caught by comparing counts): division, fraction and big solidus, set minus, reverse
+// solidus operator, box-drawing and mathematical diagonals, Philippine single punctuation; ideographic
+// full stops, which URL host parsing reads as dots; Syriac, Vai, Kharoshthi and musical dots. Symbols
+// and punctuation only: letters and digits that resemble them (katakana ノ, CJK 丿, Arabic-Indic zero)
+// are ordinary text in API paths.
+const LOOKALIKE = /[\u1735\u2044\u2215\u2571\u27cb\u29f8\u2216\u2572\u27cd\u29f5\u29f9\u3002\u0701\u0702\ua60e\u{10a50}\u{1d16d}]/u;
+const SLASH_OR_DOT = /[/\\.]/g;
+
+function checkForm(form: string): void {
+  let problem = findProblem(form);
+  // NFKC leaves ASCII unchanged, so only other text needs its normalized form checked too.
+  if (!problem && NON_ASCII.test(form)) {
+    const normalized = form.normalize('NFKC');
+    // NFKC never removes an ASCII "/", "\" or ".", so any extra one afterwards came from another character.
+    const lookalike =
+      LOOKALIKE.test(form) || LOOKALIKE.test(normalized) || normalized.match(SLASH_OR_DOT)?.length !== form.match(SLASH_OR_DOT)?.length;
+    problem = lookalike ? 'the API path contains a look-alike of "/", "\\" or "." (full-width or similar)' : findProblem(normalized);
+  }
+  if (problem) throw badPath(problem);
+}
 
 function findProblem(form: string): string | undefined {
   if (/[\x00-\x1f\x7f]/.test(form)) return 'the API path contains a control character (CR, LF, NUL, ...)';
@@ -87,27 +139,9 @@ function findProblem(form: string): string | undefined {
   return undefined;
 }
 
-// RFC 3986 pchar plus "/"; anything else is percent-encoded once as UTF-8.
-const PATH_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:/]$/;
-
-// A path made only of safe characters (the common case) needs no encoding at all.
-const ALL_PATH_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:/]*$/;
-
-function encodePath(path: string): string {
-  if (ALL_PATH_SAFE.test(path)) return path;
-  let out = '';
-  for (let i = 0; i < path.length; ) {
-    if (path[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(path.slice(i + 1, i + 3))) {
-      out += path.slice(i, i + 3);
-      i += 3;
-      continue;
-    }
-    const char = String.fromCodePoint(path.codePointAt(i) as number);
-    out += PATH_SAFE.test(char) ? char : encodeChar(char);
-    i += char.length;
-  }
-  return out;
-}
+// RFC 3986 pchar except "@" (refused above), plus "/"; anything else is percent-encoded once as UTF-8.
+// No segment of the canonical form contains a "/", so encoding it whole encodes each segment.
+const NOT_PATH_SAFE = /[^A-Za-z0-9\-._~!$&'()*+,;=:/]/gu;
 
 function encodeChar(char: string): string {
   const code = char.charCodeAt(0);

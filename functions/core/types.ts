@@ -19,6 +19,8 @@ export interface RelayRequest {
   clientIp?: string;
   /** The scheme the client used to reach the relay, for x-forwarded-proto. */
   protocol: 'http' | 'https';
+  /** Aborted when the client goes away: the upstream call is abandoned too. */
+  signal?: AbortSignal;
 }
 
 export interface RelayResponse {

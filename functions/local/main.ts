@@ -1,6 +1,7 @@
 import { loadConfig } from '../core/config';
 import { ENDPOINTS } from '../core/endpoints';
 import { createRelay } from '../core/relay';
+import { installSafetyNet } from '../adapters/node-http/safety-net';
 import { createRelayServer } from '../adapters/node-http/server';
 import { startDemoBackend, type DemoBackend } from './demo-backend';
 
@@ -8,6 +9,7 @@ import { startDemoBackend, type DemoBackend } from './demo-backend';
 // and used, so the relay can be tried straight after cloning.
 
 async function main(): Promise<void> {
+  installSafetyNet();
   const env = { ...process.env };
   const host = env.HOST?.trim() || '127.0.0.1';
   const port = readPort(env.PORT);

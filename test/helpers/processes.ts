@@ -40,3 +40,20 @@ export function startListening(command: string, args: string[], env: Record<stri
     child.on('exit', (code) => reject(new Error(`${path.basename(args[0] ?? command)} exited with ${code}: ${output}`)));
   });
 }
+
+export type BundleHandler = (...args: unknown[]) => unknown;
+
+/** Loads dist/<fn>/index.js afresh with `env` as its process environment, as a new instance would. */
+export function loadBundle(fn: string, env: Record<string, string>): { handler: BundleHandler; main_handler: BundleHandler } {
+  const saved = process.env;
+  process.env = { ...env };
+  try {
+    let loaded: { handler: BundleHandler; main_handler: BundleHandler } | undefined;
+    jest.isolateModules(() => {
+      loaded = require(built(fn, 'index.js'));
+    });
+    return loaded!;
+  } finally {
+    process.env = saved;
+  }
+}

@@ -4,7 +4,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Env } from '../../functions/core/config';
 import { ENDPOINTS } from '../../functions/core/endpoints';
-import type { Agents } from '../../functions/core/forward';
+import { createAgents, type Agents } from '../../functions/core/forward';
 import { createRelay } from '../../functions/core/relay';
 import { createRelayServer } from '../../functions/adapters/node-http/server';
 
@@ -96,11 +96,9 @@ export interface RunningRelay {
 /** The real relay: all four functions behind the Node adapter's server, configured from `env`. */
 export function startRelay(env: Env, options: { tlsCa?: string | Buffer } = {}): Promise<RunningRelay> {
   const logs: string[] = [];
-  // Fresh agents per relay, so one test's pooled sockets never serve another's.
-  const agents: Agents = {
-    http: new http.Agent({ keepAlive: true }),
-    https: new https.Agent({ keepAlive: true, ca: options.tlsCa }),
-  };
+  // Fresh agents per relay, so one test's pooled sockets never serve another's; the relay's own
+  // settings (idle time, Keep-Alive hints), so tests see what production does.
+  const agents: Agents = createAgents({ ca: options.tlsCa });
   const config = loadConfig(env);
   const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { agents, log: (line) => logs.push(line) }));
   return listenOnLoopback(createRelayServer(relays)).then(({ port, close }) => ({

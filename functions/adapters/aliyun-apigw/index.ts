@@ -1,6 +1,7 @@
 import type { RelayRequest } from '../../core/types';
 import type { EventPlatform } from '../event/platform';
-import { clientScheme, eventBody, eventHeaders, eventLimits, firstHeader, isObject, queryFromParams, simpleResult, type Json } from '../event/translate';
+import { ALIYUN_APIGW_HEADERS } from '../shared/platform-headers';
+import { clientScheme, eventBody, eventHeaders, eventLimits, isObject, queryFromParams, requiredMethod, requiredText, simpleResult, type Json } from '../event/translate';
 
 // Aliyun API Gateway in front of an FC event function (what `serverless-aliyun-function-compute`
 // deploys for `http` events): the event is a Buffer of JSON and the answer must be exactly
@@ -19,18 +20,17 @@ export const aliyunApiGateway: EventPlatform = {
   recognises: (event) => typeof event.httpMethod === 'string' && typeof event.path === 'string' && 'queryParameters' in event && !isObject(event.requestContext),
 
   toRequest(event: Json): RelayRequest {
-    const rawHeaders = eventHeaders(event.headers, []);
-    // `x-ca-*` are the gateway's own signature and trace headers.
-    const headers = eventHeaders(event.headers, ['x-ca-', 'x-fc-']);
+    const headers = eventHeaders(event.headers, ALIYUN_APIGW_HEADERS);
     return {
-      method: (event.httpMethod as string).toUpperCase(),
-      path: event.path as string,
+      method: requiredMethod(event.httpMethod, 'httpMethod'),
+      path: requiredText(event.path, 'path'),
       query: queryFromParams(event.queryParameters),
       headers,
-      body: eventBody(event.body, event.isBase64Encoded),
-      // The gateway reports the caller in X-Real-IP when it reports it at all (unconfirmed); otherwise
-      // the core passes on whatever X-Forwarded-For the gateway added.
-      clientIp: firstHeader(rawHeaders, 'x-real-ip'),
+      body: eventBody(event.body, event.isBase64Encoded, this.limits.maxRequestBytes),
+      // The gateway vouches for no caller address in this event (only an opt-in CaClientIp parameter
+      // the API owner maps), so none is sent on rather than one a client could forge.
+      // https://help.aliyun.com/zh/api-gateway/traditional-api-gateway/information-items-of-system-input-parameters
+      clientIp: undefined,
       protocol: clientScheme(headers),
     };
   },

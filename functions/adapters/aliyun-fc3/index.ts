@@ -1,6 +1,7 @@
 import type { RelayRequest } from '../../core/types';
 import type { EventPlatform } from '../event/platform';
-import { clientScheme, eventBody, eventHeaders, eventLimits, isObject, queryFromParams, simpleResult, text, type Json } from '../event/translate';
+import { ALIYUN_FC_HEADERS } from '../shared/platform-headers';
+import { clientScheme, eventBody, eventHeaders, eventLimits, isObject, optionalText, queryFromParams, requiredMethod, requiredText, simpleResult, type Json } from '../event/translate';
 
 // Aliyun Function Compute 3.0, HTTP trigger: `handler(event, context)` where event is a Buffer of JSON.
 // https://help.aliyun.com/zh/functioncompute/fc-3-0/user-guide/http-trigger-invoking-function
@@ -18,16 +19,18 @@ export const aliyunFc3: EventPlatform = {
 
   toRequest(event: Json): RelayRequest {
     const http = (event.requestContext as Json).http as Json;
-    const headers = eventHeaders(event.headers, ['x-fc-']);
+    const headers = eventHeaders(event.headers, ALIYUN_FC_HEADERS);
     return {
-      method: text(http.method)?.toUpperCase() ?? 'GET',
-      path: event.rawPath as string,
+      method: requiredMethod(http.method, 'requestContext.http.method'),
+      path: requiredText(event.rawPath, 'rawPath'),
       // FC3 passes the query already parsed, with repeated keys joined by commas (`a=1&a=2` arrives as
       // `a: "1,2"`); it cannot be told from `a=1,2`, so it is forwarded as one value.
       query: queryFromParams(event.queryParameters),
       headers,
-      body: eventBody(event.body, event.isBase64Encoded),
-      clientIp: text(http.sourceIp),
+      body: eventBody(event.body, event.isBase64Encoded, this.limits.maxRequestBytes),
+      // Documented as the caller's address (X-Forwarded-For and X-Real-IP "may be forged"):
+      // https://www.alibabacloud.com/help/en/functioncompute/fc/how-to-get-the-original-ip-address-of-the-client-when-the-http-trigger-calls-the-built-in-runtime-function
+      clientIp: optionalText(http.sourceIp, 'requestContext.http.sourceIp', 64),
       protocol: clientScheme(headers),
     };
   },

@@ -1,6 +1,6 @@
 import { RelayError } from '../../core/errors';
 import type { Relay } from '../../core/relay';
-import type { RelayResponse } from '../../core/types';
+import type { RelayRequest, RelayResponse } from '../../core/types';
 import { aliyunApiGateway } from '../aliyun-apigw';
 import { handleFc2, isFc2Call, type Fc2Response } from '../aliyun-fc2';
 import { aliyunFc3 } from '../aliyun-fc3';
@@ -25,16 +25,7 @@ type Callback = (error: unknown, result?: unknown) => void;
 export function cloudHandler(relay: Relay): (...args: unknown[]) => Promise<unknown> | undefined {
   return (...args) => {
     const [first, second, third] = args;
-    if (isFc2Call(first, second)) {
-      const resp = second as unknown as Fc2Response;
-      // FC2 does not look at the returned promise: a failure (the request stream erroring) is answered here.
-      return handleFc2(relay, first, resp).catch((error: unknown) => {
-        const answer = relay.reject(new RelayError('INTERNAL', 'the request could not be read'), first.method, String(error));
-        resp.setStatusCode(answer.status);
-        for (const [name, value] of Object.entries(answer.headers)) if (name !== 'content-length') resp.setHeader(name, value);
-        resp.send(answer.body);
-      });
-    }
+    if (isFc2Call(first, second)) return handleFc2(relay, first, second as unknown as Fc2Response);
     const result = handleEvent(relay, first);
     if (typeof third !== 'function') return result;
     const callback = third as Callback;
@@ -46,17 +37,35 @@ export function cloudHandler(relay: Relay): (...args: unknown[]) => Promise<unkn
   };
 }
 
+/**
+ * Never throws: an event a platform would not send (wrong types, lone surrogates, missing fields) is
+ * answered 400 BAD_EVENT, and anything unforeseen 500 INTERNAL, both in the platform's own format.
+ */
 async function handleEvent(relay: Relay, raw: unknown): Promise<unknown> {
   const event = parseEvent(raw);
-  const platform = event && EVENT_PLATFORMS.find((candidate) => candidate.recognises(event));
+  const platform = event && EVENT_PLATFORMS.find((candidate) => safely(() => candidate.recognises(event), false));
   if (!event || !platform) return simpleResult(rejectEvent(relay, raw, event));
-  const response = await relay.handle(platform.toRequest(event), platform.limits);
-  return platform.toResult(response);
+  let request: RelayRequest;
+  try {
+    request = platform.toRequest(event);
+  } catch (error) {
+    const refusal = error instanceof RelayError ? error : new RelayError('BAD_EVENT', `the event is not a valid ${platform.name} HTTP event`);
+    return platform.toResult(relay.reject(refusal, '-', error instanceof RelayError ? undefined : String(error)));
+  }
+  return platform.toResult(await relay.handle(request, platform.limits));
+}
+
+function safely<T>(run: () => T, fallback: T): T {
+  try {
+    return run();
+  } catch {
+    return fallback;
+  }
 }
 
 /** Logged with the event's top-level keys only: an unknown event may still carry secrets. */
 function rejectEvent(relay: Relay, raw: unknown, event: Record<string, unknown> | undefined): RelayResponse {
-  const keys = event ? Object.keys(event).slice(0, 30).join(',') : `(not a JSON object: ${raw === null ? 'null' : typeof raw})`;
+  const keys = event ? Object.keys(event).slice(0, 30).map((key) => key.slice(0, 40)).join(',') : `(not a JSON object: ${raw === null ? 'null' : typeof raw})`;
   const message = 'the function was called with an event it does not recognise; use an HTTP trigger (see the README for supported runtimes)';
   return relay.reject(new RelayError('BAD_EVENT', message), '-', `event keys: ${keys}`);
 }

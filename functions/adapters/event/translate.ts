@@ -1,5 +1,7 @@
+import { RelayError } from '../../core/errors';
 import type { PlatformLimits } from '../../core/relay';
-import type { HeaderMap, RelayResponse } from '../../core/types';
+import { BODY_TOO_LARGE, type HeaderMap, type RelayResponse } from '../../core/types';
+import { isPlatformHeader, type PlatformHeaders } from '../shared/platform-headers';
 
 // Pieces every event-style runtime shares: the request arrives as a JSON document (headers as a map,
 // the query already parsed, the body a string that may be base64) and the answer goes back as one.
@@ -28,26 +30,85 @@ export function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Request body bytes: base64 when the platform says so, otherwise the string's UTF-8 bytes. */
-export function eventBody(body: unknown, isBase64Encoded: unknown): Buffer {
-  if (typeof body !== 'string' || body === '') return Buffer.alloc(0);
-  return Buffer.from(body, isBase64Encoded === true || isBase64Encoded === 'true' ? 'base64' : 'utf8');
+/** What an event must not contain: refused as a whole, since a platform never sends it. */
+export function badEvent(message: string): RelayError {
+  return new RelayError('BAD_EVENT', message);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text that has an exact UTF-8 form: a lone surrogate would silently become U+FFFD on the way out. */
+export function isWellFormed(value: string): boolean {
+  const native = (value as { isWellFormed?: () => boolean }).isWellFormed;
+  return native ? native.call(value) : !LONE_SURROGATE.test(value);
+}
+
+/** A required string field no longer than `maxLength`, with an exact UTF-8 form. */
+export function requiredText(value: unknown, field: string, maxLength = 16 * 1024): string {
+  if (typeof value !== 'string') throw badEvent(`${field} must be a string`);
+  return checkedText(value, field, maxLength);
+}
+
+/** An optional string field: absent (undefined or null) is fine, another type is not. */
+export function optionalText(value: unknown, field: string, maxLength = 16 * 1024): string | undefined {
+  return value === undefined || value === null ? undefined : requiredText(value, field, maxLength);
+}
+
+function checkedText(value: string, field: string, maxLength: number): string {
+  if (value.length > maxLength) throw badEvent(`${field} is longer than ${maxLength} characters`);
+  if (!isWellFormed(value)) throw badEvent(`${field} is not valid Unicode (lone surrogate)`);
+  return value;
+}
+
+/** The HTTP method: a short token (anything else cannot be a method any platform passes). */
+export function requiredMethod(value: unknown, field: string): string {
+  const method = requiredText(value, field, 16);
+  if (!/^[A-Za-z]+$/.test(method)) throw badEvent(`${field} is not an HTTP method`);
+  return method.toUpperCase();
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Request body bytes: base64 when the platform says so, otherwise the string's UTF-8 bytes. A body
+ * already past `maxBytes` in its string form is not decoded at all.
+ */
+export function eventBody(body: unknown, isBase64Encoded: unknown, maxBytes: number): Buffer | typeof BODY_TOO_LARGE {
+  if (body === undefined || body === null || body === '') return Buffer.alloc(0);
+  if (typeof body !== 'string') throw badEvent('body must be a string');
+  if (isBase64Encoded !== undefined && isBase64Encoded !== null && typeof isBase64Encoded !== 'boolean' && isBase64Encoded !== 'true' && isBase64Encoded !== 'false') {
+    throw badEvent('isBase64Encoded must be true or false');
+  }
+  const base64 = isBase64Encoded === true || isBase64Encoded === 'true';
+  // Base64 takes 4 characters for 3 bytes; UTF-8 at least one byte per character.
+  if ((base64 ? Math.floor(body.length / 4) * 3 : body.length) > maxBytes) return BODY_TOO_LARGE;
+  if (base64) {
+    if (body.length % 4 !== 0 || !BASE64.test(body)) throw badEvent('body is marked isBase64Encoded but is not base64');
+    return Buffer.from(body, 'base64');
+  }
+  if (!isWellFormed(body)) throw badEvent('body is not valid Unicode (lone surrogate)');
+  return Buffer.from(body, 'utf8');
 }
 
 /**
- * Header map with lower-case names, minus the platform's own headers (its trace ids, signatures and
- * routing hints mean nothing to the backend and must not be forgeable through it).
+ * Header map with lower-case names, minus the platform's own headers. No prototype, so `__proto__` or
+ * `constructor` is a header like any other. Values must be strings (or lists of them, multi-value maps).
  */
-export function eventHeaders(headers: unknown, internalPrefixes: readonly string[]): HeaderMap {
-  const result: HeaderMap = {};
-  if (!isObject(headers)) return result;
-  for (const [rawName, value] of Object.entries(headers)) {
+export function eventHeaders(headers: unknown, platform: PlatformHeaders): HeaderMap {
+  const result: HeaderMap = Object.create(null);
+  if (headers === undefined || headers === null) return result;
+  if (!isObject(headers)) throw badEvent('headers must be an object');
+  for (const rawName of Object.keys(headers)) {
+    const value = headers[rawName];
     const name = rawName.toLowerCase();
-    if (internalPrefixes.some((prefix) => name.startsWith(prefix))) continue;
-    const values = [value].flat().filter((item): item is string => typeof item === 'string');
-    if (values.length === 0) continue;
+    const values = Array.isArray(value) ? value : [value];
+    for (const item of values) {
+      if (typeof item !== 'string') throw badEvent(`the header ${JSON.stringify(rawName.slice(0, 64))} must have a string value`);
+      checkedText(item, `the header ${rawName.slice(0, 64)}`, 64 * 1024);
+    }
+    if (values.length === 0 || isPlatformHeader(platform, name)) continue;
     const existing = result[name];
-    result[name] = existing === undefined && values.length === 1 ? values[0] : [existing ?? [], values].flat(2);
+    result[name] = existing === undefined && values.length === 1 ? (values[0] as string) : [existing ?? [], values as string[]].flat();
   }
   return result;
 }
@@ -57,12 +118,14 @@ export function eventHeaders(headers: unknown, internalPrefixes: readonly string
  * percent-encoded once, so the core decodes exactly what the client meant.
  */
 export function queryFromParams(params: unknown): string {
-  if (!isObject(params)) return '';
+  if (params === undefined || params === null) return '';
+  if (!isObject(params)) throw badEvent('the query parameters must be an object');
   const pairs: string[] = [];
-  for (const [name, value] of Object.entries(params)) {
-    for (const item of [value].flat()) {
-      if (typeof item !== 'string') continue;
-      pairs.push(`${encodeURIComponent(name)}=${encodeURIComponent(item)}`);
+  for (const name of Object.keys(params)) {
+    const value = params[name];
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (typeof item !== 'string') throw badEvent(`the query parameter ${JSON.stringify(name.slice(0, 64))} must have a string value`);
+      pairs.push(`${encodeURIComponent(checkedText(name, 'a query parameter name', 16 * 1024))}=${encodeURIComponent(checkedText(item, 'a query parameter', 64 * 1024))}`);
     }
   }
   return pairs.join('&');
@@ -124,7 +187,7 @@ export function eventLimits(platform: string, maxRequestBytes: number, maxRespon
  * SDK splits again. The platform computes Content-Length for the body it sends.
  */
 export function singleValueHeaders(headers: Record<string, string | string[]>): Record<string, string> {
-  const result: Record<string, string> = {};
+  const result: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(headers)) {
     if (name === 'content-length') continue;
     result[name] = [value].flat().join(', ');

@@ -1,16 +1,19 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { errorResponse, RelayError } from '../../core/errors';
 import type { Relay } from '../../core/relay';
-import { BODY_TOO_LARGE, type RelayResponse } from '../../core/types';
+import { BODY_TOO_LARGE, type HeaderMap, type RelayResponse } from '../../core/types';
+import { isPlatformHeader, NO_PLATFORM_HEADERS, type PlatformHeaders } from '../shared/platform-headers';
 
-// Node's (req, res) calling convention: the local server, and later Tencent SCF web functions.
+// Node's (req, res) calling convention: the local server and Tencent SCF web functions.
 
-export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** Resolves once the request is over, its upstream call included (so a slot can be given back). */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
 
 export interface NodeHandlerOptions {
   /** The scheme clients use to reach this server (https behind a cloud's TLS front). */
   protocol?: 'http' | 'https';
-  /** Headers the platform in front adds for itself (`x-scf-`): never passed upstream. */
-  internalHeaderPrefixes?: readonly string[];
+  /** Headers the platform in front adds for itself: never passed upstream. */
+  platformHeaders?: PlatformHeaders;
   /** A header in which the platform in front names the caller, trusted over the socket address. */
   clientIpHeader?: string;
 }
@@ -23,37 +26,63 @@ const DRAIN_BYTES = 64 * 1024 * 1024;
 
 export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): NodeHandler {
   const protocol = options.protocol ?? 'http';
-  const prefixes = options.internalHeaderPrefixes ?? [];
-  return (req, res) => {
-    readBody(req, relay.maxBodyBytes).then(
-      async (body) => {
-        const target = req.url ?? '/';
-        const mark = target.indexOf('?');
-        const response = await relay.handle({
-          method: req.method ?? 'GET',
-          path: asUnicode(mark === -1 ? target : target.slice(0, mark)),
-          query: asUnicode(mark === -1 ? '' : target.slice(mark + 1)),
-          headers: prefixes.length === 0 ? req.headers : withoutInternal(req.headers, prefixes),
-          body,
-          clientIp: clientIpOf(req, options.clientIpHeader),
-          protocol,
-        });
-        writeResponse(res, response);
-      },
-      // The client went away mid-upload: nobody is left to answer.
-      () => res.destroy(),
-    );
+  const platform = options.platformHeaders ?? NO_PLATFORM_HEADERS;
+  return async (req, res, requestId) => {
+    // A client that goes away abandons its upstream call too: no work continues for nobody.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    let body: Buffer | typeof BODY_TOO_LARGE;
+    try {
+      body = await readBody(req, relay.maxBodyBytes, relay.bodyTimeoutMs);
+    } catch (error) {
+      if (error instanceof RelayError) {
+        // The rest of the body is not coming: answer, then close the connection it was on.
+        res.shouldKeepAlive = false;
+        writeResponse(res, relay.reject(error, req.method ?? '-'));
+      } else res.destroy(); // the client went away mid-upload: nobody is left to answer
+      return;
+    }
+    const target = req.url ?? '/';
+    const mark = target.indexOf('?');
+    const response = await relay.handle({
+      method: req.method ?? 'GET',
+      path: asUnicode(mark === -1 ? target : target.slice(0, mark)),
+      query: asUnicode(mark === -1 ? '' : target.slice(mark + 1)),
+      headers: forwardable(req.headers, platform, requestId),
+      body,
+      clientIp: clientIpOf(req, options.clientIpHeader),
+      protocol,
+      signal: gone.signal,
+    });
+    writeResponse(res, response);
   };
 }
 
+/**
+ * Writes the answer. Headers the upstream sent that Node will not write (it checks what it sends more
+ * strictly than what it parses) turn into a 502 instead of an exception.
+ */
 export function writeResponse(res: ServerResponse, response: RelayResponse): void {
-  if (res.destroyed) return;
-  res.writeHead(response.status, response.headers);
+  if (res.destroyed || res.headersSent) return;
+  try {
+    res.writeHead(response.status, response.headers);
+  } catch (error) {
+    const requestId = String(response.headers['x-request-id'] ?? '-');
+    const refusal = errorResponse(new RelayError('BAD_UPSTREAM', `the upstream sent a header that cannot be relayed (${(error as NodeJS.ErrnoException).code ?? 'invalid'})`), requestId);
+    res.writeHead(refusal.status, refusal.headers);
+    res.end(refusal.body);
+    return;
+  }
   res.end(response.body);
 }
 
-/** Buffers the body up to `limit` bytes; past it, keeps nothing and reports BODY_TOO_LARGE once the upload ends. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | typeof BODY_TOO_LARGE> {
+/**
+ * Buffers the body up to `limit` bytes; past it, keeps nothing and reports BODY_TOO_LARGE once the upload
+ * ends. A body that stops arriving for `idleMs` is refused with REQUEST_TIMEOUT.
+ */
+function readBody(req: IncomingMessage, limit: number, idleMs: number): Promise<Buffer | typeof BODY_TOO_LARGE> {
   let tooLarge = Number(req.headers['content-length']) > limit;
   // Answered before `100 Continue` was sent (see the server): the client holds its body back.
   if (tooLarge && /100-continue/i.test(String(req.headers['expect']))) return Promise.resolve(BODY_TOO_LARGE);
@@ -61,33 +90,52 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | typeof 
     const chunks: Buffer[] = [];
     let size = 0;
     let giveUp: NodeJS.Timeout | undefined;
-    const stopDraining = () => {
+    let idle: NodeJS.Timeout | undefined;
+    const finish = (result: Buffer | typeof BODY_TOO_LARGE) => {
       clearTimeout(giveUp);
-      resolve(BODY_TOO_LARGE);
+      clearTimeout(idle);
+      resolve(result);
+    };
+    const fail = (error: Error) => {
+      clearTimeout(giveUp);
+      clearTimeout(idle);
+      reject(error);
+    };
+    const restartIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => fail(new RelayError('REQUEST_TIMEOUT', `the request body stopped arriving for ${idleMs} ms`)), idleMs);
     };
     const startDraining = () => {
       tooLarge = true;
       chunks.length = 0;
-      giveUp = setTimeout(stopDraining, DRAIN_MS);
+      giveUp = setTimeout(() => finish(BODY_TOO_LARGE), DRAIN_MS);
     };
     if (tooLarge) startDraining();
+    restartIdle();
     req.on('data', (chunk: Buffer) => {
+      restartIdle();
       size += chunk.length;
       if (!tooLarge && size > limit) startDraining();
       if (!tooLarge) chunks.push(chunk);
-      else if (size > DRAIN_BYTES) stopDraining();
+      else if (size > DRAIN_BYTES) finish(BODY_TOO_LARGE);
     });
-    req.on('end', () => (tooLarge ? stopDraining() : resolve(Buffer.concat(chunks, size))));
-    req.on('error', reject);
+    req.on('end', () => finish(tooLarge ? BODY_TOO_LARGE : Buffer.concat(chunks, size)));
+    req.on('error', fail);
     req.on('close', () => {
-      clearTimeout(giveUp);
-      if (!req.complete) reject(new Error('client aborted'));
+      if (!req.complete) fail(new Error('client aborted'));
     });
   });
 }
 
-function withoutInternal(headers: IncomingHttpHeaders, prefixes: readonly string[]): IncomingHttpHeaders {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !prefixes.some((prefix) => name.startsWith(prefix))));
+/** The client's headers less the platform's own, with the request id the server chose for this request. */
+function forwardable(headers: IncomingHttpHeaders, platform: PlatformHeaders, requestId: string): HeaderMap {
+  // Node's header map has no prototype either, so `__proto__` arrives as an ordinary name.
+  const result: HeaderMap = Object.create(null);
+  for (const name of Object.keys(headers)) {
+    if (!isPlatformHeader(platform, name)) result[name] = headers[name];
+  }
+  result['x-request-id'] = requestId;
+  return result;
 }
 
 function clientIpOf(req: IncomingMessage, header: string | undefined): string | undefined {

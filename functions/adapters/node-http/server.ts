@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { errorResponse, RelayError } from '../../core/errors';
+import type { Duplex } from 'node:stream';
+import { errorResponse, RelayError, type ErrorCode } from '../../core/errors';
+import { pickRequestId } from '../../core/headers';
 import type { Relay } from '../../core/relay';
+import type { RelayResponse } from '../../core/types';
 import { nodeHandler, writeResponse, type NodeHandler, type NodeHandlerOptions } from './handler';
+import { answerUnexpected, requestScope } from './safety-net';
 
 // One HTTP server for all four functions, routed by the first path segment (`/get`, `/post`, ...).
-// Used by `npm start`, and by anyone who runs the relay as a plain Node service.
+// Used by `npm start`, by SCF web functions, and by anyone who runs the relay as a plain Node service.
 
 interface Route {
   relay: Relay;
@@ -17,9 +21,13 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
     relays.map((relay) => [relay.endpoint.name, { relay, handle: nodeHandler(relay, options) }]),
   );
   const routeOf = (req: http.IncomingMessage) => routes.get((req.url ?? '/').split(/[/?]/)[1] ?? '');
+  // Refusals that reach no function are logged through the first relay, like every other answer.
+  const refuse = (error: RelayError, method: string): RelayResponse =>
+    relays[0] ? relays[0].reject(error, method) : errorResponse(error, randomUUID());
 
   // RELAY_MAX_INFLIGHT (the same for all relays of one configuration): beyond it, answer 503 at once
-  // rather than queue without bound in one instance.
+  // rather than queue without bound in one instance. A slot is held until the upstream call has ended,
+  // not merely until the client has gone.
   const maxInflight = relays[0]?.maxInflight;
   let inflight = 0;
 
@@ -27,15 +35,21 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
     const route = routeOf(req);
     if (route && maxInflight !== undefined && inflight >= maxInflight) {
       req.resume();
-      const busy = new RelayError('BUSY', `the relay is handling ${maxInflight} requests already; retry shortly`, { 'retry-after': '1' });
-      return writeResponse(res, errorResponse(busy, randomUUID()));
+      return writeResponse(res, refuse(new RelayError('BUSY', `the relay is handling ${maxInflight} requests already; retry shortly`, { 'retry-after': '1' }), req.method ?? '-'));
     }
     if (route) {
-      if (maxInflight !== undefined) {
-        inflight++;
-        res.once('close', () => inflight--);
-      }
-      return route.handle(req, res);
+      const requestId = pickRequestId(req.headers, randomUUID);
+      if (maxInflight !== undefined) inflight++;
+      const done = () => {
+        if (maxInflight !== undefined) inflight--;
+      };
+      const scope = { requestId, res };
+      requestScope.run(scope, () => route.handle(req, res, requestId)).then(done, (error: unknown) => {
+        done();
+        // Every known failure is answered inside the handler; this one was not foreseen.
+        answerUnexpected('handlerRejected', error, scope);
+      });
+      return;
     }
     if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -43,7 +57,7 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
     }
     req.resume();
     const known = [...routes.keys()].map((name) => `/${name}`).join(', ');
-    writeResponse(res, errorResponse(new RelayError('NOT_FOUND', `no relay function here; use ${known}`), randomUUID()));
+    writeResponse(res, refuse(new RelayError('NOT_FOUND', `no relay function here; use ${known}`), req.method ?? '-'));
   };
 
   const server = http.createServer(dispatch);
@@ -53,5 +67,38 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
     if (!route || !(Number(req.headers['content-length']) > route.relay.maxBodyBytes)) res.writeContinue();
     dispatch(req, res);
   });
+  // Any other expectation: Node would answer a bare 417; ours says so in the relay's format.
+  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    req.resume();
+    res.shouldKeepAlive = false;
+    writeResponse(res, refuse(new RelayError('EXPECTATION_FAILED', 'only "Expect: 100-continue" is supported'), req.method ?? '-'));
+  });
+  // Requests Node's parser refuses never reach a handler; they get the relay's JSON error too.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+    const [code, message] = protocolError(error);
+    socket.end(rawResponse(refuse(new RelayError(code, message), '-')));
+  });
   return server;
+}
+
+function protocolError(error: NodeJS.ErrnoException): [ErrorCode, string] {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return ['HEADERS_TOO_LARGE', 'the request line or headers are too large'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return ['REQUEST_TIMEOUT', 'the request did not arrive in time'];
+    default:
+      return ['BAD_REQUEST', `the request is not valid HTTP (${error.code ?? 'parse error'})`];
+  }
+}
+
+/** A whole HTTP/1.1 response as bytes, for a socket that has no ServerResponse (the request never parsed). */
+function rawResponse(response: RelayResponse): Buffer {
+  const lines = [`HTTP/1.1 ${response.status} ${http.STATUS_CODES[response.status] ?? 'Error'}`];
+  for (const name of Object.keys(response.headers)) {
+    for (const value of [response.headers[name]!].flat()) lines.push(`${name}: ${value}`);
+  }
+  lines.push('connection: close');
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), response.body]);
 }

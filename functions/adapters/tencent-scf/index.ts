@@ -1,6 +1,7 @@
 import type { RelayRequest } from '../../core/types';
 import type { EventPlatform } from '../event/platform';
-import { clientScheme, eventBody, eventHeaders, eventLimits, firstHeader, isObject, queryFromParams, simpleResult, text, type Json } from '../event/translate';
+import { TENCENT_SCF_HEADERS } from '../shared/platform-headers';
+import { clientScheme, eventBody, eventHeaders, eventLimits, isObject, optionalText, queryFromParams, requiredMethod, requiredText, simpleResult, type Json } from '../event/translate';
 
 // Tencent SCF event functions, called by an API Gateway trigger (integrated response) or a function URL.
 // Both send `{httpMethod, path, headers, queryString, body, isBase64Encoded}`; the gateway adds
@@ -9,7 +10,6 @@ import { clientScheme, eventBody, eventHeaders, eventLimits, firstHeader, isObje
 // https://cloud.tencent.com/document/product/583/96099 (function URL)
 
 const MB = 1024 * 1024;
-const INTERNAL_HEADERS = ['x-scf-', 'x-api-', 'x-anonymous-consumer', 'x-qualifier'];
 
 export const tencentScf: EventPlatform = {
   name: 'Tencent SCF',
@@ -23,17 +23,17 @@ export const tencentScf: EventPlatform = {
 
   toRequest(event: Json): RelayRequest {
     const context = isObject(event.requestContext) ? event.requestContext : {};
-    const rawHeaders = eventHeaders(event.headers, []);
-    // Added by SCF and the gateway (request ids, the caller's address, auth results).
-    const headers = eventHeaders(event.headers, INTERNAL_HEADERS);
+    // The caller's address: the gateway's requestContext.sourceIp (583/12513), a function URL's
+    // x-scf-remote-addr header (583/96099), which SCF sets and clients cannot (583/40678).
+    const remoteAddr = isObject(event.headers) ? event.headers['x-scf-remote-addr'] : undefined;
+    const headers = eventHeaders(event.headers, TENCENT_SCF_HEADERS);
     return {
-      method: (event.httpMethod as string).toUpperCase(),
-      path: event.path as string,
+      method: requiredMethod(event.httpMethod, 'httpMethod'),
+      path: requiredText(event.path, 'path'),
       query: scfQuery(event.queryString ?? event.queryStringParameters),
       headers,
-      body: eventBody(event.body, event.isBase64Encoded),
-      // The gateway reports the caller in requestContext; a function URL in x-scf-remote-addr.
-      clientIp: text(context.sourceIp) || firstHeader(rawHeaders, 'x-scf-remote-addr'),
+      body: eventBody(event.body, event.isBase64Encoded, this.limits.maxRequestBytes),
+      clientIp: optionalText(context.sourceIp, 'requestContext.sourceIp', 64) || optionalText(remoteAddr, 'x-scf-remote-addr', 64),
       protocol: clientScheme(headers),
     };
   },
@@ -46,6 +46,6 @@ export const tencentScf: EventPlatform = {
  * say (unconfirmed): a string is taken as the raw query, an object as parsed.
  */
 function scfQuery(value: unknown): string {
-  if (typeof value === 'string') return value.replace(/^\?/, '');
+  if (typeof value === 'string') return requiredText(value, 'queryString', 64 * 1024).replace(/^\?/, '');
   return queryFromParams(value);
 }

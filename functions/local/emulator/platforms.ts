@@ -85,6 +85,15 @@ function parsedQuery(query: string, repeated: 'array' | 'comma'): Record<string,
   return result;
 }
 
+/**
+ * What FC adds to every request it hands a function: its request id and the instance's temporary
+ * credentials (help.aliyun.com 2513507). Clients cannot send `x-fc-*` themselves; FC drops them.
+ */
+function withFcHeaders<T extends Record<string, string | string[]>>(headers: T, requestId: string): T {
+  for (const name of Object.keys(headers)) if (name.toLowerCase().startsWith('x-fc-')) delete headers[name];
+  return Object.assign(headers, { 'x-fc-request-id': requestId, 'x-fc-access-key-id': 'STS.emulated', 'x-fc-access-key-secret': 'emulated-secret', 'x-fc-security-token': 'emulated-token' });
+}
+
 /** Headers as one string per name, repeated ones joined by commas, names in the given case. */
 function joinedHeaders(pairs: [string, string][], lowerCase: boolean): Record<string, string> {
   const result: Record<string, string> = {};
@@ -177,7 +186,7 @@ const fc3: EmulatedPlatform = {
   async invoke(handler, request) {
     const { path, query } = splitTarget(request.target);
     const requestId = randomUUID();
-    const headers = joinedHeaders(request.headers, false);
+    const headers = withFcHeaders(joinedHeaders(request.headers, false), requestId);
     const event = {
       version: 'v1',
       rawPath: path,
@@ -227,7 +236,7 @@ const fc2: EmulatedPlatform = {
     }
     // The request is a readable stream of the body, with the parsed parts as properties.
     const req = Object.assign(Readable.from([request.body]), {
-      headers,
+      headers: withFcHeaders(headers, randomUUID()),
       path: decode(path),
       queries: parsedQuery(query, 'array'),
       method: request.method,
@@ -268,6 +277,7 @@ const aliyunApigw: EmulatedPlatform = {
     const headers = joinedHeaders(request.headers, false);
     headers['X-Forwarded-For'] = request.remoteAddress;
     headers['X-Ca-Request-Id'] = randomUUID();
+    withFcHeaders(headers, randomUUID());
     const event = {
       path: decode(path),
       httpMethod: request.method,
