@@ -185,3 +185,21 @@ describe('s.yaml (Serverless Devs: fc3 and fc3-domain components)', () => {
     expect(routes.every((route) => declared.includes(route.functionName))).toBe(true);
   });
 });
+
+describe('installing never runs dependency scripts (the Aliyun plugin reports every install to Google Analytics)', () => {
+  test("the reason still holds: the plugin's postinstall sends a pageview, CI or not", () => {
+    const plugin = path.join(ROOT, 'node_modules', 'serverless-aliyun-function-compute');
+    expect(JSON.parse(readFileSync(path.join(plugin, 'package.json'), 'utf8')).scripts.postinstall).toBe('node bin/npm-postinstall');
+    expect(readFileSync(path.join(plugin, 'bin', 'npm-postinstall'), 'utf8')).toContain('sendDownloaded()');
+    expect(readFileSync(path.join(plugin, 'shared', 'visitor.js'), 'utf8')).toMatch(/function sendDownloaded\(\) \{\s*real\.pageview\('\/downloaded'\)\.send\(\);/);
+  });
+
+  test('.npmrc sets ignore-scripts, and CI installs with --ignore-scripts', () => {
+    const npmrc = readFileSync(path.join(ROOT, '.npmrc'), 'utf8');
+    expect(npmrc.split('\n').map((line) => line.trim())).toContain('ignore-scripts=true');
+    expect(readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')).toMatch(/^npm ci [^\n]*--ignore-scripts/m);
+    // npm's own scripts (test, start, build) still run under ignore-scripts; only pre/post hooks would not.
+    const scripts = Object.keys(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts);
+    expect(scripts.filter((name) => /^(pre|post)/.test(name))).toEqual([]);
+  });
+});

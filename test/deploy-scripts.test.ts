@@ -47,6 +47,7 @@ describe('deploy:aliyun (@alicloud/fc2)', () => {
     expect([run.code, run.stderr]).toEqual([0, '']);
     const sent = fc.calls.map((call) => `${call.method} ${call.target}`);
     expect(sent).toEqual([
+      'GET /account-settings',
       'GET /services/mp-relay',
       'POST /services',
       ...FUNCTIONS.flatMap(([fn]) => [
@@ -130,6 +131,30 @@ describe('deploy:aliyun (@alicloud/fc2)', () => {
     expect(run.stderr).toMatch(new RegExp(`^deploy:aliyun: missing ${name}: \\S`));
     expect(run.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(fc.calls).toEqual([]);
+  });
+
+  test.each([
+    ['a refused AccessKey', { status: 401, json: { ErrorCode: 'InvalidAccessKeyID', ErrorMessage: 'invalid' } }, /the AccessKey was refused \(InvalidAccessKeyID\)/],
+    ['a RAM user without FC rights', { status: 403, json: { ErrorCode: 'AccessDenied', ErrorMessage: 'denied' } }, /may not manage Function Compute here \(AccessDenied\).*AliyunFCFullAccess/],
+    ['an account without FC', { status: 403, json: { ErrorCode: 'ServiceNotActivated', ErrorMessage: 'inactive' } }, /not activated/],
+  ])('%s: refused by the read-only check, before anything is created', async (_case, answer, message) => {
+    const refusing = await startFcStandIn({ accountSettings: answer });
+    try {
+      const run = await runTool('deploy-aliyun', [], { ...env, ALIYUN_FC_ENDPOINT: refusing.url });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).toMatch(/Nothing was created or changed/);
+      expect(refusing.calls.map((call) => `${call.method} ${call.target}`)).toEqual(['GET /account-settings']);
+    } finally {
+      await refusing.close();
+    }
+  });
+
+  test('a region with no reachable FC endpoint is named, and nothing is attempted', async () => {
+    // A closed loopback port stands in for a region whose endpoint does not exist.
+    const run = await runTool('deploy-aliyun', [], { ...env, ALIYUN_FC_ENDPOINT: 'http://127.0.0.1:9', MP_RELAY_REGION: 'cn-nowhere' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/region cn-nowhere has no reachable Function Compute API at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/);
   });
 
   test('a bad relay setting is refused with the relay’s own message', async () => {

@@ -19,6 +19,11 @@ export interface RelayConfig {
   upstream: Upstream;
   /** Name of the parameter that carries the API path (`method` in the original proxy). */
   pathParam: string;
+  /**
+   * RELAY_BASE_PATH: a prefix in front of the relay's own paths that the platform passes on (an API
+   * mapping's base path, `/relay` in `/relay/get`); `''` when there is none.
+   */
+  basePath: string;
   maxBodyBytes: number;
   maxResponseBytes: number;
   timeoutMs: number;
@@ -71,6 +76,7 @@ export function loadConfig(env: Env): ConfigResult {
       config: {
         upstream: readUpstream(env, allowInsecure),
         pathParam: readPathParam(env),
+        basePath: readBasePath(env),
         maxBodyBytes: readPositiveInt(env, 'RELAY_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes),
         maxResponseBytes: readPositiveInt(env, 'RELAY_MAX_RESPONSE_BYTES', DEFAULTS.maxResponseBytes),
         timeoutMs: readPositiveInt(env, 'RELAY_TIMEOUT_MS', DEFAULTS.timeoutMs),
@@ -123,6 +129,15 @@ function readUpstream(env: Env, allowInsecure: boolean): Upstream {
     hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
   };
+}
+
+function readBasePath(env: Env): string {
+  const value = env.RELAY_BASE_PATH?.trim();
+  if (!value || value === '/') return '';
+  if (!/^\/?[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*\/?$/.test(value) || /(?:^|\/)\.\.?(?:\/|$)/.test(value)) {
+    throw new ConfigError('RELAY_BASE_PATH', `must be a path prefix such as /relay (got ${JSON.stringify(value)})`);
+  }
+  return `/${value.replace(/^\/+|\/+$/g, '')}`;
 }
 
 function readPublicHost(env: Env): string | undefined {

@@ -24,6 +24,8 @@ export interface Relay {
   bodyTimeoutMs: number;
   /** RELAY_MAX_INFLIGHT, for servers that admit requests themselves (local server, web function). */
   maxInflight: number | undefined;
+  /** RELAY_BASE_PATH, for servers that route by path themselves. */
+  basePath: string;
   handle(request: RelayRequest, limits?: PlatformLimits): Promise<RelayResponse>;
   /** Answers a call the adapter could not even turn into a request (logged like any other). */
   reject(error: RelayError, method: string, detail?: string): RelayResponse;
@@ -74,6 +76,7 @@ export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps
     maxResponseBytes: configResult.ok ? configResult.config.maxResponseBytes : DEFAULTS.maxResponseBytes,
     bodyTimeoutMs: configResult.ok ? configResult.config.bodyTimeoutMs : DEFAULTS.bodyTimeoutMs,
     maxInflight: configResult.ok ? configResult.config.maxInflight : undefined,
+    basePath: configResult.ok ? configResult.config.basePath : '',
     async handle(request, limits) {
       const started = performance.now();
       const requestId = pickRequestId(request.headers, makeRequestId);
@@ -118,7 +121,7 @@ async function relay(
     throw new RelayError('BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes${where}`);
   }
   checkAppId(config.allowAppIds, config.allowDevtools, request.headers);
-  const located = locateApiPath(endpoint, config.pathParam, request.path, request.query, request.headers, request.body);
+  const located = locateApiPath(endpoint, config.pathParam, withoutBasePath(config.basePath, request.path), request.query, request.headers, request.body);
   const { url, segments } = resolveTarget(config.upstream, located.apiPath, located.query);
   entry.path = url.pathname;
   entry.query = url.search.slice(1);
@@ -162,6 +165,14 @@ async function relay(
     throw tooLarge(upstream.body.length);
   }
   return { status: upstream.status, headers: answerHeaders, body: upstream.body };
+}
+
+/** The request path below RELAY_BASE_PATH; a path outside it reaches no function. */
+export function withoutBasePath(basePath: string, path: string): string {
+  if (basePath === '') return path;
+  if (path === basePath) return '/';
+  if (path.startsWith(`${basePath}/`)) return path.slice(basePath.length);
+  throw new RelayError('NOT_FOUND', `no relay function at ${path.slice(0, 200)} (RELAY_BASE_PATH is ${basePath})`);
 }
 
 interface LocatedPath {

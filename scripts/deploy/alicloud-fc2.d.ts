@@ -60,6 +60,8 @@ declare module '@alicloud/fc2' {
 
   export default class Client {
     constructor(accountId: string, config: ClientConfig);
+    /** GET /account-settings: the account's zones; read-only. */
+    getAccountSettings(): Promise<Response>;
     getService(serviceName: string): Promise<Response>;
     createService(serviceName: string, options?: ServiceOptions): Promise<Response>;
     updateService(serviceName: string, options?: ServiceOptions): Promise<Response>;

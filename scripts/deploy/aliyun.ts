@@ -4,7 +4,7 @@
 // through @alicloud/fc2. Idempotent: every resource is read first, then created or updated.
 import Client, { type FcError } from '@alicloud/fc2';
 import { readFileSync } from 'node:fs';
-import { redact, runDeploy, type Resource } from './plan';
+import { PreflightError, redact, runDeploy, type Resource } from './plan';
 import { FUNCTIONS, positiveInt, relayEnvironment, SECRET_VARIABLES, SettingsError, type Env } from './settings';
 
 const CREDENTIALS = {
@@ -118,20 +118,50 @@ function clientFor(plan: Plan, credentials: Record<string, string> | undefined, 
   return { accountId, endpoint };
 }
 
+function connect(plan: Plan, credentials: Record<string, string> | undefined, env: Env): Client {
+  const { accountId, endpoint } = clientFor(plan, credentials, env);
+  return new Client(accountId, {
+    accessKeyID: credentials?.ALIBABA_CLOUD_ACCESS_KEY_ID ?? 'dry-run',
+    accessKeySecret: credentials?.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? 'dry-run',
+    region: plan.region,
+    endpoint,
+  });
+}
+
+/**
+ * GET /account-settings (FC 2016-08-15 API, read-only): proves the region has an FC API endpoint, the
+ * AccessKey is valid and the account may use FC, before anything is created.
+ */
+async function checkAccount(plan: Plan, credentials: Record<string, string>, env: Env): Promise<void> {
+  const { endpoint } = clientFor(plan, credentials, env);
+  try {
+    await connect(plan, credentials, env).getAccountSettings();
+  } catch (error) {
+    const { code = '', message = '' } = error as FcError & { code?: string };
+    if (/^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET)$/.test(code)) {
+      throw new PreflightError(`region ${plan.region} has no reachable Function Compute API at ${endpoint} (${code}); set MP_RELAY_REGION to a region where FC (2016-08-15 API) is offered, such as cn-shanghai or cn-hangzhou`);
+    }
+    if (/AccessKey|Signature|InvalidAccessKeyId/i.test(code)) {
+      throw new PreflightError(`the AccessKey was refused (${code}); check ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET`);
+    }
+    if (/AccessDenied|Forbidden|NoPermission/i.test(code)) {
+      throw new PreflightError(`the RAM user may not manage Function Compute here (${code}); grant it AliyunFCFullAccess, or the actions listed in docs/deploy.md`);
+    }
+    if (/NotActivated|NotEnabled|Unactivated|Inactive/i.test(code)) {
+      throw new PreflightError(`Function Compute is not activated for account ${credentials.ALIBABA_CLOUD_ACCOUNT_ID} (${code}); activate it in the console first`);
+    }
+    throw new PreflightError(`Function Compute refused the account check (${code || 'no code'}: ${message.slice(0, 200)})`);
+  }
+}
+
 runDeploy<Plan>({
   name: 'deploy:aliyun',
   readPlan: (env) => readPlan(env),
   credentials: CREDENTIALS,
   describe: (plan, env) => `Deploying mp-relay to Aliyun FC ${plan.region} (${clientFor(plan, undefined, env).endpoint}), service ${plan.service}`,
+  preflight: { describe: 'GET /account-settings', run: checkAccount },
   resources(plan, credentials, env) {
-    const { accountId, endpoint } = clientFor(plan, credentials, env);
-    const client = new Client(accountId, {
-      accessKeyID: credentials?.ALIBABA_CLOUD_ACCESS_KEY_ID ?? 'dry-run',
-      accessKeySecret: credentials?.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? 'dry-run',
-      region: plan.region,
-      endpoint,
-    });
-    return resources(client, plan, (fn) => readFileSync(`dist/${fn}.zip`).toString('base64'));
+    return resources(connect(plan, credentials, env), plan, (fn) => readFileSync(`dist/${fn}.zip`).toString('base64'));
   },
   done: (plan, env) =>
     plan.domain

@@ -76,8 +76,16 @@ export interface DeployTarget<P> {
   /** The first line printed: where it deploys to. */
   describe(plan: P, env: Env): string;
   resources(plan: P, credentials: Record<string, string> | undefined, env: Env): Resource[];
+  /**
+   * A read-only call made before anything is created: throws a PreflightError naming what is wrong
+   * when the account or region cannot take the deploy, so a run never stops half-way for that.
+   */
+  preflight?: { describe: string; run(plan: P, credentials: Record<string, string>, env: Env): Promise<void> };
   done(plan: P, env: Env): string;
 }
+
+/** The account or region cannot serve this deploy; nothing has been created. */
+export class PreflightError extends Error {}
 
 /** The command-line flow both deploy scripts share: settings, credentials, create-or-update, exit code. */
 export function runDeploy<P>(target: DeployTarget<P>, argv = process.argv.slice(2)): void {
@@ -99,6 +107,17 @@ export function runDeploy<P>(target: DeployTarget<P>, argv = process.argv.slice(
       throw error;
     }
     print(`${dryRun ? 'Dry run: nothing is sent. ' : ''}${target.describe(plan, env)}`);
+    if (target.preflight) {
+      if (dryRun) print(`# first, a check that changes nothing\n${target.preflight.describe}`);
+      else {
+        try {
+          await target.preflight.run(plan, credentials!, env);
+        } catch (error) {
+          if (error instanceof PreflightError) return fail(`${error.message}\nNothing was created or changed.`);
+          throw error;
+        }
+      }
+    }
     const runner = createRunner({ dryRun, print });
     for (const resource of target.resources(plan, credentials, env)) {
       const outcome = await runner.ensure(resource);

@@ -49,9 +49,11 @@ function serve(handle: (req: http.IncomingMessage, body: any) => { status: numbe
  * Aliyun Function Compute 2.0 API (version 2016-08-15): services, functions, triggers, custom domains.
  * A missing resource is a 404 with `{ErrorCode: "<Kind>NotFound", ErrorMessage}`.
  */
-export function startFcStandIn(): Promise<StandIn> {
+export function startFcStandIn(options: { accountSettings?: { status: number; json: unknown } } = {}): Promise<StandIn> {
   const calls: RecordedCall[] = [];
   const state = new Map<string, any>();
+  // What GET /account-settings answers: the account's zones, unless a test makes it refuse.
+  const accountSettings = options.accountSettings ?? { status: 200, json: { availableAZs: ['cn-shanghai-e'] } };
   // Collection path -> [the body field naming a new item, the kind used in error codes].
   const collections: [RegExp, string, string][] = [
     [/^\/services$/, 'serviceName', 'Service'],
@@ -65,6 +67,7 @@ export function startFcStandIn(): Promise<StandIn> {
       const path = (req.url ?? '').replace(/^\/2016-08-15/, '').replace(/\?.*$/, '');
       calls.push({ method: req.method ?? '', target: path, body, authorization: String(req.headers.authorization ?? '') });
       const notFound = (key: string) => ({ status: 404, json: { ErrorCode: `${kindOf(key)}NotFound`, ErrorMessage: `${key} not found` } });
+      if (path === '/account-settings') return accountSettings;
       if (req.method === 'GET') return state.has(path) ? { status: 200, json: state.get(path) } : notFound(path);
       if (req.method === 'PUT') {
         if (!state.has(path)) return notFound(path);

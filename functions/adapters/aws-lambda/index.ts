@@ -28,7 +28,7 @@ export const awsLambdaV2: EventPlatform = {
     if (cookies.length > 0) headers['cookie'] = cookies.map((cookie) => requiredText(cookie, 'cookies[]', 64 * 1024)).join('; ');
     return {
       method: requiredMethod(http.method, 'requestContext.http.method'),
-      path: requiredText(event.rawPath, 'rawPath'),
+      path: withoutStage(requiredText(event.rawPath, 'rawPath'), (event.requestContext as Json).stage),
       query: optionalText(event.rawQueryString, 'rawQueryString', 64 * 1024) ?? '',
       headers,
       body: eventBody(event.body, event.isBase64Encoded, this.limits.maxRequestBytes),
@@ -51,6 +51,16 @@ export const awsLambdaV2: EventPlatform = {
     };
   },
 };
+
+/**
+ * An HTTP API called on its execute-api URL with a named stage puts the stage in rawPath (`/prod/get`);
+ * the `$default` stage and function URLs do not. A custom domain's mapping prefix is RELAY_BASE_PATH's.
+ */
+function withoutStage(rawPath: string, stage: unknown): string {
+  if (typeof stage !== 'string' || stage === '' || stage === '$default') return rawPath;
+  if (rawPath === `/${stage}`) return '/';
+  return rawPath.startsWith(`/${stage}/`) ? rawPath.slice(stage.length + 1) : rawPath;
+}
 
 export const awsLambdaV1: EventPlatform = {
   name: 'AWS Lambda',

@@ -20,7 +20,13 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
   const routes = new Map<string, Route>(
     relays.map((relay) => [relay.endpoint.name, { relay, handle: nodeHandler(relay, options) }]),
   );
-  const routeOf = (req: http.IncomingMessage) => routes.get((req.url ?? '/').split(/[/?]/)[1] ?? '');
+  // The first segment below RELAY_BASE_PATH names the function (`/relay/get` with RELAY_BASE_PATH=/relay).
+  const basePath = relays[0]?.basePath ?? '';
+  const routeOf = (req: http.IncomingMessage) => {
+    const url = req.url ?? '/';
+    if (basePath !== '' && url !== basePath && !url.startsWith(`${basePath}/`) && !url.startsWith(`${basePath}?`)) return undefined;
+    return routes.get(url.slice(basePath.length).split(/[/?]/)[1] ?? '');
+  };
   // Refusals that reach no function are logged through the first relay, like every other answer.
   const refuse = (error: RelayError, method: string): RelayResponse =>
     relays[0] ? relays[0].reject(error, method) : errorResponse(error, randomUUID());
