@@ -9,6 +9,7 @@ test('defaults', () => {
     config: {
       upstream: { origin: 'https://api.example.com', basePath: '/v1', host: 'api.example.com', protocol: 'https:', hostname: 'api.example.com', port: 443 },
       pathParam: 'method',
+      basePath: '',
       maxBodyBytes: 6 * 1024 * 1024,
       maxResponseBytes: DEFAULTS.maxResponseBytes,
       timeoutMs: 15000,
@@ -35,6 +36,7 @@ test('every setting is read', () => {
     RELAY_TIMEOUT_MS: '3000',
     RELAY_BODY_TIMEOUT_MS: '4000',
     RELAY_PUBLIC_HOST: 'Relay.Example.cn',
+    RELAY_BASE_PATH: 'relay/v2/',
     RELAY_LOG: '0',
     RELAY_ALLOW_PATHS: 'api/*, img/**',
     RELAY_ALLOW_APPIDS: 'wx0123456789abcdef,wxfedcba9876543210',
@@ -55,6 +57,7 @@ test('every setting is read', () => {
     timeoutMs: 3000,
     bodyTimeoutMs: 4000,
     publicHost: 'relay.example.cn',
+    basePath: '/relay/v2',
     log: false,
   });
 });
@@ -81,6 +84,8 @@ test.each([
   [{ UPSTREAM_URL: 'https://a.example', RELAY_TIMEOUT_MS: '-5' }, 'RELAY_TIMEOUT_MS', /positive whole number/],
   [{ UPSTREAM_URL: 'https://a.example', RELAY_LOG: 'verbose' }, 'RELAY_LOG', /1 or 0/],
   [{ UPSTREAM_URL: 'https://a.example', RELAY_BODY_TIMEOUT_MS: '0' }, 'RELAY_BODY_TIMEOUT_MS', /positive whole number/],
+  [{ UPSTREAM_URL: 'https://a.example', RELAY_BASE_PATH: '/a/../b' }, 'RELAY_BASE_PATH', /path prefix/],
+  [{ UPSTREAM_URL: 'https://a.example', RELAY_BASE_PATH: '/a b' }, 'RELAY_BASE_PATH', /path prefix/],
   [{ UPSTREAM_URL: 'https://a.example', RELAY_PUBLIC_HOST: 'https://relay.example.cn/' }, 'RELAY_PUBLIC_HOST', /host name/],
   [{ UPSTREAM_URL: 'https://a.example', RELAY_PUBLIC_HOST: 'evil.example\r\nx: 1' }, 'RELAY_PUBLIC_HOST', /host name/],
 ])('%j is refused, naming %s', (env, variable, message) => {

@@ -53,8 +53,10 @@ export const awsLambdaV2: EventPlatform = {
 };
 
 /**
- * An HTTP API called on its execute-api URL with a named stage puts the stage in rawPath (`/prod/get`);
- * the `$default` stage and function URLs do not. A custom domain's mapping prefix is RELAY_BASE_PATH's.
+ * An HTTP API called on its execute-api URL with a named stage puts the stage in rawPath (`/prod/get`;
+ * aws-powertools/powertools-lambda-python#621); the `$default` stage and function URLs do not. A custom
+ * domain's API mapping is never in rawPath (AWS: "rawPath won't provide the API mapping value"); a REST
+ * API keeps it in `path`, which RELAY_BASE_PATH strips.
  */
 function withoutStage(rawPath: string, stage: unknown): string {
   if (typeof stage !== 'string' || stage === '' || stage === '$default') return rawPath;
