@@ -42,7 +42,7 @@ describe('serverless.yml (Serverless Framework v3 + serverless-aliyun-function-c
     project = mkdtempSync(path.join(os.tmpdir(), 'mp-relay-sls-'));
     cpSync(path.join(ROOT, 'serverless.yml'), path.join(project, 'serverless.yml'));
     mkdirSync(path.join(project, 'scripts'));
-    cpSync(path.join(ROOT, 'scripts', 'serverless-fc-environment.js'), path.join(project, 'scripts', 'serverless-fc-environment.js'));
+    for (const plugin of ['serverless-fc-environment.js', 'serverless-apigw-settings.js']) cpSync(path.join(ROOT, 'scripts', plugin), path.join(project, 'scripts', plugin));
     for (const [fn] of FUNCTIONS) cpSync(path.dirname(built(fn, 'index.js')), path.join(project, 'dist', fn), { recursive: true });
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'));
     writeFileSync(path.join(project, 'credentials'), '[default]\naliyun_access_key_id = dummy\naliyun_access_key_secret = dummy\naliyun_account_id = 1234567890\n');
@@ -65,17 +65,31 @@ describe('serverless.yml (Serverless Framework v3 + serverless-aliyun-function-c
     expect(archive.includes('node_modules/')).toBe(false);
   });
 
-  test('an http event per function: /get GET, /post POST, /put PUT, /getDownImg GET, through API Gateway', () => {
+  test('an API per function, each on HTTP and HTTPS, its path and method, a 20 s backend timeout, through API Gateway', () => {
     const apis = ofType('ALIYUN::API::HTTP');
-    expect(apis.map((api) => [api.RequestConfig.RequestPath, api.RequestConfig.RequestHttpMethod, api.ServiceConfig.FunctionComputeConfig.FunctionName])).toEqual(
-      FUNCTIONS.map(([fn, method]) => [`/${fn}`, method, `mp-relay-dev-${fn}`]),
-    );
-    for (const api of apis) {
-      expect([api.AuthType, api.RequestConfig.RequestMode]).toEqual(['ANONYMOUS', 'PASSTHROUGH']);
-      // The plugin's fixed backend timeout, which the docs warn about.
-      expect(api.ServiceConfig.ServiceTimeout).toBe(3000);
-    }
+    expect(
+      apis.map((api) => [api.RequestConfig.RequestPath, api.RequestConfig.RequestHttpMethod, api.RequestConfig.RequestProtocol, api.ServiceConfig.ServiceTimeout, api.ServiceConfig.FunctionComputeConfig.FunctionName]),
+    ).toEqual(FUNCTIONS.map(([fn, method]) => [`/${fn}`, method, 'HTTP,HTTPS', 20000, `mp-relay-dev-${fn}`]));
+    for (const api of apis) expect([api.AuthType, api.RequestConfig.RequestMode, api.ServiceConfig.ServiceProtocol]).toEqual(['ANONYMOUS', 'PASSTHROUGH', 'FunctionCompute']);
   });
+
+  test('what `serverless deploy` would send is the same: the update template on disk carries the settings', () => {
+    const update = JSON.parse(readFileSync(path.join(project, '.serverless', 'configuration-template-update.json'), 'utf8'));
+    const apis = Object.values<any>(update.Resources).filter((resource) => resource.Type === 'ALIYUN::API::HTTP');
+    expect(apis).toHaveLength(FUNCTIONS.length);
+    for (const api of apis) expect([api.Properties.RequestConfig.RequestProtocol, api.Properties.ServiceConfig.ServiceTimeout]).toEqual(['HTTP,HTTPS', 20000]);
+  });
+
+  test.each([
+    ['shorter than 10 s', { MP_RELAY_GATEWAY_TIMEOUT_MS: '5000' }, /must be at least 10000/],
+    ["past the shared gateway's 30 s ceiling", { MP_RELAY_GATEWAY_TIMEOUT_MS: '40000' }, /must be at most 30000/],
+    ['not longer than the relay timeout', { RELAY_TIMEOUT_MS: '25000' }, /must be longer than RELAY_TIMEOUT_MS \(25000\)/],
+  ])('a gateway timeout %s is refused at package time, naming the setting', async (_case, env, message) => {
+    const run = await slsPackage({ UPSTREAM_URL: 'https://api.example.com/v1', ...env });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/custom\.mpRelay\.apiGatewayTimeoutMs/);
+    expect(run.output).toMatch(message);
+  }, 60_000);
 
   test("the relay's settings reach every function's environment, with a timeout below the gateway's", () => {
     for (const fn of ofType('ALIYUN::FC::Function')) {
@@ -84,7 +98,7 @@ describe('serverless.yml (Serverless Framework v3 + serverless-aliyun-function-c
         RELAY_PATH_PARAM: 'method',
         RELAY_MAX_BODY_BYTES: '6291456',
         RELAY_MAX_RESPONSE_BYTES: '33554432',
-        RELAY_TIMEOUT_MS: '2800',
+        RELAY_TIMEOUT_MS: '15000',
         RELAY_LOG: '0',
         RELAY_ALLOW_PATHS: '',
         RELAY_ALLOW_APPIDS: '',
@@ -161,7 +175,10 @@ describe('s.yaml (Serverless Devs: fc3 and fc3-domain components)', () => {
     expect(REGIONS).toContain(props.region);
     expect(props.memorySize % 64 === 0 && props.memorySize >= 128 && props.memorySize <= 32768).toBe(true);
     expect(Number.isInteger(props.timeout) && props.timeout >= 1 && props.timeout <= 86400).toBe(true);
-    expect(props.instanceConcurrency >= 1 && props.instanceConcurrency <= 100).toBe(true);
+    // Built-in runtimes take no instanceConcurrency (FC 3.0: "Standard runtimes ... no longer support the
+    // instance concurrency feature"); only custom runtimes do. The runtime is the newest built-in Node.js one.
+    expect(props.runtime).toBe('nodejs20');
+    expect('instanceConcurrency' in props && !/^custom/.test(props.runtime)).toBe(false);
     expect(Object.values(props.environmentVariables).every((value) => typeof value === 'string')).toBe(true);
     expect(props.environmentVariables.UPSTREAM_URL).toBe(env.UPSTREAM_URL);
     expect(props.triggers).toEqual([{ triggerName: 'http', triggerType: 'http', triggerConfig: { authType: 'anonymous', methods: [method] } }]);
