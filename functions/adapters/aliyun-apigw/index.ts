@@ -16,8 +16,10 @@ export const aliyunApiGateway: EventPlatform = {
   // response (unconfirmed). FC's own 32 MB never binds behind it.
   limits: eventLimits('Aliyun API Gateway', 8 * MB, 8 * MB),
 
-  // `queryParameters` is Aliyun's spelling (Tencent and AWS say `queryString...`); no requestContext.
-  recognises: (event) => typeof event.httpMethod === 'string' && typeof event.path === 'string' && 'queryParameters' in event && !isObject(event.requestContext),
+  // `queryParameters`/`pathParameters` are in its documented event, and FC hands it over as a Buffer
+  // (either is enough, so a minimal event still counts); no requestContext, which Tencent's gateway sends.
+  recognises: (event, fromBuffer) =>
+    typeof event.httpMethod === 'string' && typeof event.path === 'string' && !isObject(event.requestContext) && (fromBuffer || 'queryParameters' in event),
 
   toRequest(event: Json): RelayRequest {
     const headers = eventHeaders(event.headers, ALIYUN_APIGW_HEADERS);

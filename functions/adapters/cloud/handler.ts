@@ -13,7 +13,7 @@ import { tencentScf } from '../tencent-scf';
 // each function exports it as `handler` (FC, Lambda) and `main_handler` (SCF's default name).
 
 /** Most specific first: each test relies only on fields the runtimes after it do not send. */
-const EVENT_PLATFORMS: readonly EventPlatform[] = [awsLambdaV2, aliyunFc3, tencentScf, aliyunApiGateway, awsLambdaV1];
+const EVENT_PLATFORMS: readonly EventPlatform[] = [awsLambdaV2, aliyunFc3, awsLambdaV1, aliyunApiGateway, tencentScf];
 
 type Callback = (error: unknown, result?: unknown) => void;
 
@@ -43,7 +43,8 @@ export function cloudHandler(relay: Relay): (...args: unknown[]) => Promise<unkn
  */
 async function handleEvent(relay: Relay, raw: unknown): Promise<unknown> {
   const event = parseEvent(raw);
-  const platform = event && EVENT_PLATFORMS.find((candidate) => safely(() => candidate.recognises(event), false));
+  const fromBuffer = raw instanceof Uint8Array || typeof raw === 'string';
+  const platform = event && EVENT_PLATFORMS.find((candidate) => safely(() => candidate.recognises(event, fromBuffer), false));
   if (!event || !platform) return simpleResult(rejectEvent(relay, raw, event));
   let request: RelayRequest;
   try {

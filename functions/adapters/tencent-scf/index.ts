@@ -16,10 +16,10 @@ export const tencentScf: EventPlatform = {
   // Synchronous events and responses are limited to 6 MB each, and a binary response counts as base64.
   limits: eventLimits('Tencent SCF', 6 * MB, 6 * MB),
 
-  recognises: (event) =>
-    typeof event.httpMethod === 'string' &&
-    typeof event.path === 'string' &&
-    ('queryString' in event || (isObject(event.requestContext) && 'serviceId' in event.requestContext)),
+  // The minimal function URL event is `{headers, httpMethod, path}` (no queryString without a query, no
+  // body on GET, never isBase64Encoded: 583/96099), so what is always there decides. It comes last
+  // but for Aliyun's gateway, after every runtime with a more specific mark, and as an object.
+  recognises: (event, fromBuffer) => !fromBuffer && typeof event.httpMethod === 'string' && typeof event.path === 'string',
 
   toRequest(event: Json): RelayRequest {
     const context = isObject(event.requestContext) ? event.requestContext : {};
