@@ -27,7 +27,7 @@ const PLATFORM_TRAITS: Record<PlatformId, Traits> = {
   fc3: { platformHeaders: ['x-fc-request-id', 'x-fc-access-key-id', 'x-fc-access-key-secret', 'x-fc-security-token'], vouchesForCaller: true, separateSetCookie: false, repeatedKeysJoined: true, contentEncodingPassed: true },
   fc2: { platformHeaders: ['x-fc-request-id', 'x-fc-access-key-id', 'x-fc-access-key-secret', 'x-fc-security-token'], vouchesForCaller: true, separateSetCookie: true, repeatedKeysJoined: false, contentEncodingPassed: false },
   // The gateway's event names no caller (only an opt-in CaClientIp parameter), so none is passed on.
-  'aliyun-apigw': { platformHeaders: ['x-ca-request-id', 'x-fc-request-id', 'x-fc-security-token'], vouchesForCaller: false, separateSetCookie: false, repeatedKeysJoined: true, contentEncodingPassed: true },
+  'aliyun-apigw': { platformHeaders: ['x-ca-request-id', 'x-fc-request-id', 'x-fc-security-token'], vouchesForCaller: false, separateSetCookie: false, repeatedKeysJoined: true, contentEncodingPassed: true, responseLimitName: 'Aliyun API Gateway' },
   'scf-apigw': { platformHeaders: ['x-api-requestid', 'x-anonymous-consumer'], vouchesForCaller: true, separateSetCookie: false, repeatedKeysJoined: false, contentEncodingPassed: true, responseLimitName: 'Tencent SCF' },
   'scf-url': { platformHeaders: ['x-scf-remote-addr', 'x-scf-request-id'], vouchesForCaller: true, separateSetCookie: false, repeatedKeysJoined: false, contentEncodingPassed: true, responseLimitName: 'Tencent SCF' },
   lambda: { platformHeaders: ['x-amzn-trace-id'], vouchesForCaller: true, separateSetCookie: true, repeatedKeysJoined: false, contentEncodingPassed: true, responseLimitName: 'AWS Lambda' },

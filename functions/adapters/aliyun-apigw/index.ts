@@ -12,9 +12,9 @@ const MB = 1024 * 1024;
 
 export const aliyunApiGateway: EventPlatform = {
   name: 'Aliyun API Gateway',
-  // Not in our platform notes: API Gateway documents an 8 MB request body; we assume the same for the
-  // response (unconfirmed). FC's own 32 MB never binds behind it.
-  limits: eventLimits('Aliyun API Gateway', 8 * MB, 8 * MB),
+  // "事件函数响应 Body 最大 6 MB, 请求 Body 最大 8 MB" (API Gateway limits, https://help.aliyun.com/document_detail/29484.html);
+  // FC's own 32 MB never binds behind it.
+  limits: eventLimits('Aliyun API Gateway', 8 * MB, 6 * MB),
 
   // `queryParameters`/`pathParameters` are in its documented event, and FC hands it over as a Buffer
   // (either is enough, so a minimal event still counts); no requestContext, which Tencent's gateway sends.

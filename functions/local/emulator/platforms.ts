@@ -271,7 +271,7 @@ const aliyunApigw: EmulatedPlatform = {
   id: 'aliyun-apigw',
   title: 'Aliyun API Gateway -> FC event function',
   maxRequestBytes: 8 * MB,
-  maxResultBytes: 8 * MB,
+  maxResultBytes: 6 * MB,
   async invoke(handler, request) {
     const { path, query } = splitTarget(request.target);
     const headers = joinedHeaders(request.headers, false);
