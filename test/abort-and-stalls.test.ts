@@ -147,3 +147,41 @@ describe('a request body that stalls', () => {
     expect(status).toBe(200);
   });
 });
+
+describe('a client that never reads its answer', () => {
+  const BIG = Buffer.alloc(8 * 1024 * 1024, 7);
+  let upstream: Upstream;
+  let relay: RunningRelay;
+  beforeAll(async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(BIG);
+    });
+    relay = await startRelay({ UPSTREAM_URL: upstream.url, RELAY_MAX_INFLIGHT: '1', RELAY_BODY_TIMEOUT_MS: '400', RELAY_LOG: '0' });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await upstream.close();
+  });
+
+  test('keeps its slot while the buffered answer waits (memory stays bounded by RELAY_MAX_INFLIGHT), and loses the connection after RELAY_BODY_TIMEOUT_MS without progress', async () => {
+    const { port } = new URL(relay.url);
+    const socket = net.connect(Number(port), '127.0.0.1', () => socket.write('GET /getDownImg?method=big HTTP/1.1\r\nHost: relay\r\n\r\n'));
+    socket.on('error', () => undefined);
+    // Read the first bytes, then stop reading: the rest stays in the relay's buffers.
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.pause();
+    const started = Date.now();
+    const busy = await send(relay.url, '/get?method=api/x');
+    expect([busy.status, busy.headers['x-relay-error']]).toEqual([503, 'BUSY']);
+    // The relay closes that connection once nothing has moved for 400 ms; then the slot is free again.
+    let after = busy;
+    while (after.status === 503 && Date.now() - started < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await send(relay.url, '/get?method=api/x');
+    }
+    expect(after.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    socket.destroy();
+  });
+});

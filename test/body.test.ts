@@ -1,4 +1,5 @@
-import { takeFormField, takeJsonField } from '../functions/core/body';
+import fc from 'fast-check';
+import { isJsonValue, takeFormField, takeJsonField } from '../functions/core/body';
 import { RelayError } from '../functions/core/errors';
 
 // Cutting `method` out of a body leaves every other byte where it was.
@@ -47,4 +48,34 @@ test('form bodies keep raw bytes, even non-ASCII ones', () => {
   expect(field.value).toBe('api/x');
   expect(field.body.equals(Buffer.concat([Buffer.from('a=%41&raw='), Buffer.from([0xff, 0xfe]), Buffer.from('&a=2')]))).toBe(true);
   expect(takeFormField(Buffer.from('a=1'), 'method')).toBeUndefined();
+});
+
+test('the JSON check agrees with JSON.parse, on valid JSON and on near-misses of it', () => {
+  const agrees = (text: string) => {
+    let parses = true;
+    try {
+      JSON.parse(text);
+    } catch {
+      parses = false;
+    }
+    expect([text, isJsonValue(Buffer.from(text), 0)]).toEqual([text, parses]);
+  };
+  fc.assert(fc.property(fc.json(), agrees), { numRuns: 2000 });
+  // Valid JSON with one character changed, dropped or repeated.
+  const mutated = fc.tuple(fc.json(), fc.nat(), fc.constantFrom(...'{}[],:"\\ 0-.eE+tfnx\n'), fc.constantFrom('replace', 'drop', 'insert')).map(([json, at, char, how]) => {
+    const i = json.length === 0 ? 0 : at % json.length;
+    return how === 'replace' ? json.slice(0, i) + char + json.slice(i + 1) : how === 'drop' ? json.slice(0, i) + json.slice(i + 1) : json.slice(0, i) + char + json.slice(i);
+  });
+  fc.assert(fc.property(mutated, agrees), { numRuns: 5000 });
+});
+
+test('hostile body shapes are read in one pass: a million members, nesting millions deep, millions of "&"', () => {
+  const members = Buffer.from(`{${Array.from({ length: 300_000 }, (_, i) => `"k${i}":${i}`).join(',')},"method":"api/x"}`);
+  expect(takeJsonField(members, 'method')?.value).toBe('api/x');
+  const deep = Buffer.from(`{"method":"api/x","a":${'['.repeat(2_000_000)}${']'.repeat(2_000_000)}}`);
+  expect(takeJsonField(deep, 'method')?.value).toBe('api/x');
+  const unbalanced = Buffer.from(`{"method":"api/x","a":${'['.repeat(2_000_000)}}`);
+  expect(() => takeJsonField(unbalanced, 'method')).toThrow(/not valid JSON/);
+  const ampersands = Buffer.from(`${'&'.repeat(3_000_000)}method=api%2Fx${'&a'.repeat(1_000_000)}`);
+  expect(takeFormField(ampersands, 'method')?.value).toBe('api/x');
 });

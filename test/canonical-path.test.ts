@@ -64,6 +64,9 @@ const refused: Array<[string, string]> = [
   ['encoded "/", lower case', 'api/a%2fb'],
   ['encoded "/", double-encoded', 'api/a%252Fb'],
   ['encoded "\\" in a segment', 'api/a%5Cb'],
+  // Tomcat and Spring end a segment's name at ";": encoded, it would become that delimiter.
+  ['encoded ";" in a segment', 'files/secret.txt%3B.png'],
+  ['encoded ";", double-encoded', 'files/secret.txt%253B.png'],
   ['encoded "\\", double-encoded', 'api/a%255cb'],
   ['full-width solidus U+FF0F', 'api／admin'],
   ['full-width solidus, encoded', 'api/%EF%BC%8Fadmin'],
@@ -120,6 +123,21 @@ test.each(accepted)('%s: %s is forwarded as %s', async (_name, apiPath, forwarde
   for (const request of requests(apiPath)) {
     const reply = await send(allowSome.url, request.target, request);
     expect([reply.status, reply.json().url]).toEqual([200, forwarded]);
+  }
+});
+
+test.each([
+  ['files/secret.txt;.png', 403],
+  ['files/a.png;jsessionid=1', 403], // allowed only as written and as a Java server reads it: both
+  ['files/a.png', 200],
+])('path parameters: with files/*.png allowed, %s is %i (the path as sent and without ";..." must both be allowed)', async (apiPath, status) => {
+  const upstream = await startUpstream((_req, res) => res.end('{}'));
+  const relay = await startRelay({ UPSTREAM_URL: upstream.url, RELAY_ALLOW_PATHS: 'files/*.png', RELAY_LOG: '0' });
+  try {
+    expect((await send(relay.url, `/get/${apiPath}`)).status).toBe(status);
+  } finally {
+    await relay.close();
+    await upstream.close();
   }
 });
 

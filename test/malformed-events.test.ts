@@ -127,3 +127,51 @@ test('after all of that, the same instance still relays a good event', async () 
   const result = (await handler(events.lambdaV2({ method: 'POST', path: '/post', query: 'method=api/users', body: Buffer.from('{}') }), {})) as Result;
   expect(result.statusCode).toBe(200);
 });
+
+describe('hostile call arguments', () => {
+  // FC may call send before the handler returns (a refusal needs no await), so nothing here waits on it.
+  const fc2Answer = (req: unknown) =>
+    new Promise<{ status: number; headers: Record<string, unknown> }>((resolve) => {
+      let status = 0;
+      const headers: Record<string, unknown> = {};
+      void handler(req, { setStatusCode: (code: number) => (status = code), setHeader: (name: string, value: unknown) => (headers[name] = value), send: () => resolve({ status, headers }) }, {});
+    });
+
+  test('FC 2.0: a req whose method getter throws is answered 400 BAD_EVENT through resp', async () => {
+    const req = Object.assign(Readable.from([Buffer.alloc(0)]), { headers: {}, path: '/post', url: '/post?method=api/users' });
+    Object.defineProperty(req, 'method', { get: () => { throw new Error('boom'); } });
+    const answer = await fc2Answer(req);
+    expect([answer.status, answer.headers['x-relay-error']]).toEqual([400, 'BAD_EVENT']);
+  });
+
+  test('FC 2.0: a request stream yielding strings, not bytes, is 400 BAD_EVENT, and nothing is thrown', async () => {
+    const req = Object.assign(Readable.from(['{"a":', '1}'], { objectMode: true }), { headers: {}, path: '/post', method: 'POST', url: '/post?method=api/users' });
+    const answer = await fc2Answer(req);
+    expect([answer.status, answer.headers['x-relay-error']]).toEqual([400, 'BAD_EVENT']);
+  });
+
+  test('FC 2.0: a resp that throws leaves the handler settled, not rejected', async () => {
+    const req = Object.assign(Readable.from([Buffer.alloc(0)]), { headers: {}, path: '/post', method: 'POST', url: '/post?method=api/users' });
+    const resp = { setStatusCode: () => undefined, setHeader: () => { throw new Error('resp broke'); }, send: () => undefined };
+    await expect(handler(req, resp, {})).resolves.toBeUndefined();
+  });
+
+  test('a revoked Proxy as the event: 400 BAD_EVENT, no synchronous throw', async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    let result: unknown;
+    expect(() => (result = handler(proxy, {}))).not.toThrow();
+    expect([((await result) as Result).statusCode, relayErrorOf((await result) as Result)]).toEqual([400, 'BAD_EVENT']);
+  });
+
+  test('a Buffer event whose JSON holds bytes that are not UTF-8: 400 BAD_EVENT, not U+FFFD relayed', async () => {
+    const json = Buffer.from(JSON.stringify(events.fc3({ method: 'POST', path: '/post', query: 'method=api/XX' })));
+    const at = json.indexOf('api/XX') + 4;
+    json[at] = 0xff;
+    json[at + 1] = 0xfe;
+    const before = upstream.requests.length;
+    const result = (await handler(json, {})) as Result;
+    expect([result.statusCode, relayErrorOf(result)]).toEqual([400, 'BAD_EVENT']);
+    expect(upstream.requests.length).toBe(before);
+  });
+});

@@ -33,7 +33,8 @@ function expectJsonRefusal(raw: string, status: number, code: string): void {
 
 let upstream: Upstream;
 beforeAll(async () => {
-  upstream = await startUpstream((_req, res) => res.end('{}'));
+  // `/api/slow` answers late, so a request can still be in progress when the next bytes arrive.
+  upstream = await startUpstream((req, res) => (req.url === '/api/slow' ? setTimeout(() => res.end('{}'), 150) : res.end('{}')));
 });
 afterAll(() => upstream.close());
 
@@ -57,6 +58,22 @@ describe('the local server', () => {
 
   test('and it goes on serving', async () => {
     expect((await send(relay.url, '/get?method=api/ok')).status).toBe(200);
+  });
+
+  test('CONNECT (a tunnel request): 405 METHOD_NOT_ALLOWED as JSON, never a tunnel', async () => {
+    expectJsonRefusal(await sendRaw(relay.url, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22'), 405, 'METHOD_NOT_ALLOWED');
+  });
+
+  test('an HTTP/1.1 request without Host is served like any other (Host is not used to route)', async () => {
+    expect(await sendRaw(relay.url, 'GET /get?method=api/ok HTTP/1.1\r\nConnection: close')).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  test('garbage pipelined behind a request is not answered as if it were that request: the connection closes', async () => {
+    const before = upstream.requests.length;
+    const raw = await sendRaw(relay.url, 'GET /get?method=api/slow HTTP/1.1\r\nHost: relay\r\n\r\nGARBAGE');
+    expect(raw).not.toMatch(/^HTTP\/1\.1 400/);
+    expect(raw === '' || /^HTTP\/1\.1 200 /.test(raw)).toBe(true);
+    expect(upstream.requests.length).toBeLessThanOrEqual(before + 1);
   });
 });
 

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import * as events from './fixtures/events';
 import { built, loadBundle, startListening, type Started } from './helpers/processes';
@@ -59,6 +60,33 @@ describe('the local server', () => {
   test('spoofed identity headers are replaced by the socket address; X-Forwarded-Host is RELAY_PUBLIC_HOST, not the Host sent', async () => {
     expect((await send(relay.url, '/get?method=api/me', { headers: { host: 'evil.example', ...SPOOFED_IDENTITY, ...API_HEADERS } })).status).toBe(200);
     expectOnlyVouched('127.0.0.1');
+  });
+
+  test.each([
+    // CGI-style backends (PHP's $_SERVER, WSGI's environ) read these as X-Forwarded-For and X-Real-IP.
+    ['X_Forwarded_For', '6.6.6.9'],
+    ['X_Real_IP', '6.6.6.9'],
+    ['X-Originating-IP', '6.6.6.9'],
+    ['X-Remote-Addr', '6.6.6.9'],
+    ['Client-IP', '6.6.6.9'],
+    ['X_Relay_Signature', 'forged'],
+    // Frameworks obey these over the method the relay forwards (Laravel turns a POST into a DELETE).
+    ['X-HTTP-Method-Override', 'DELETE'],
+    ['X-HTTP-Method', 'DELETE'],
+    ['X-Method-Override', 'DELETE'],
+  ])('%s is never forwarded', async (name, value) => {
+    const { port } = new URL(relay.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(`POST /post?method=api/me HTTP/1.1\r\nHost: relay\r\n${name}: ${value}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`));
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+    const sent = upstream.requests[upstream.requests.length - 1]!.rawHeaders;
+    expect(sent.filter((_, i) => i % 2 === 0).map((header) => header.toLowerCase())).not.toContain(name.toLowerCase());
+    expect(sent.filter((_, i) => i % 2 === 1)).not.toContain(value);
   });
 
   test("a backend's x-relay-* headers never reach the client: its 500 is its own, not a forged relay error", async () => {

@@ -78,7 +78,11 @@ function reachPastStars(tokens: readonly number[], states: Uint8Array): void {
 export function checkPathAllowed(rules: readonly PathRule[] | undefined, segments: readonly string[]): void {
   if (!rules) return;
   const apiPath = segments.join('/');
-  if (!rules.some((rule) => matchesPathRule(rule, apiPath))) {
+  // Servers that drop `;...` from each segment (Tomcat, Spring) see the path without them, so that
+  // form must be allowed too: `files/secret.txt;.png` is not a `files/*.png`.
+  const withoutParameters = apiPath.includes(';') ? segments.map((segment) => segment.replace(/;.*$/s, '')).join('/') : apiPath;
+  const allowed = (path: string) => rules.some((rule) => matchesPathRule(rule, path));
+  if (!allowed(apiPath) || (withoutParameters !== apiPath && !allowed(withoutParameters))) {
     throw new RelayError('PATH_NOT_ALLOWED', `the API path ${JSON.stringify(apiPath.slice(0, 200))} is not in RELAY_ALLOW_PATHS`);
   }
 }

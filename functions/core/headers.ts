@@ -46,7 +46,15 @@ const SPOOFABLE_IDENTITY = new Set([
   'x-original-url',
   'x-rewrite-url',
   'x-original-host',
+  'x-originating-ip',
+  'x-remote-addr',
+  'x-remote-ip',
+  'client-ip',
   'x-scf-remote-addr',
+  // They claim another method than the one the relay forwards, and frameworks obey them (Laravel does).
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ]);
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -88,9 +96,11 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
     if (typeof value === 'string' ? INVALID_VALUE.test(value) : value.some((item) => INVALID_VALUE.test(item))) {
       throw new RelayError('BAD_HEADER', `the value of header ${name} is not valid Latin-1 text (or holds control characters)`);
     }
-    if (HOP_BY_HOP.has(name) || REPLACED_ON_REQUEST.has(name) || SPOOFABLE_IDENTITY.has(name) || dropped.has(name)) continue;
-    // x-relay-* are the relay's own (its signature among them): a client may not forge them.
-    if (name.startsWith('x-relay-')) continue;
+    if (HOP_BY_HOP.has(name) || REPLACED_ON_REQUEST.has(name) || dropped.has(name)) continue;
+    // CGI-style backends (PHP, WSGI) read `X_Forwarded_For` and `X-Forwarded-For` as one name, so the
+    // relay's own names are compared with `_` read as `-`. x-relay-* carry its signature: never a client's.
+    const alias = name.includes('_') ? name.replace(/_/g, '-') : name;
+    if (SPOOFABLE_IDENTITY.has(alias) || alias.startsWith('x-relay-')) continue;
     // One Cookie line, as RFC 6265 5.4 wants and as it is signed.
     headers[name] = name === 'cookie' && typeof value !== 'string' ? value.join('; ') : value;
   }
@@ -125,7 +135,7 @@ export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength:
     const name = rawHeaders[i]!.toLowerCase();
     if (dropped.has(name) || name === 'content-length') continue;
     // The relay's own headers (x-relay-error above all) mean the relay said it: a backend may not forge them.
-    if (name.startsWith('x-relay-')) continue;
+    if (name.startsWith('x-relay-') || name.startsWith('x_relay_')) continue;
     const value = rawHeaders[i + 1]!;
     const existing = headers[name];
     if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value;

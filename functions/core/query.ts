@@ -2,8 +2,9 @@
 // from parsed values: the pairs we keep are passed on as the exact substrings the client sent.
 
 export interface FormPair {
-  /** Index of this pair among the `&`-separated pieces. */
-  index: number;
+  /** Where this pair's text starts and ends in the raw string (its `&` separators excluded). */
+  start: number;
+  end: number;
   name: string;
   /** Decoded value; undefined when its percent-encoding is malformed. */
   value: string | undefined;
@@ -20,34 +21,57 @@ export function decodeFormComponent(text: string): string | undefined {
 
 /**
  * The pairs named `name`. `asText` turns each raw piece into text first (form bodies are bytes held as
- * latin1); undefined from it means the piece is not text, so its value counts as malformed.
+ * latin1); undefined from it means the piece is not text, so its value counts as malformed. The string
+ * is walked once, without splitting it: a body of millions of `&` costs no array of millions of pieces,
+ * and only pieces that could be `name` are decoded.
  */
 export function findPairs(raw: string, name: string, asText: (piece: string) => string | undefined = (piece) => piece): FormPair[] {
-  if (raw === '') return [];
   const found: FormPair[] = [];
-  raw.split('&').forEach((rawPiece, index) => {
-    const piece = asText(rawPiece);
-    if (piece === undefined) {
-      // Cannot be told apart from `name` without decoding: a piece that starts like it is treated as it.
-      if (rawPiece.startsWith(`${name}=`) || rawPiece === name) found.push({ index, name, value: undefined });
-      return;
+  for (let start = 0; start <= raw.length; ) {
+    const amp = raw.indexOf('&', start);
+    const end = amp === -1 ? raw.length : amp;
+    if (end > start && couldBeNamed(raw, start, end, name)) {
+      const piece = asText(raw.slice(start, end));
+      if (piece === undefined) {
+        // Not text, so not decodable: a piece that starts like `name` is taken as it.
+        if (raw.startsWith(`${name}=`, start) || raw.slice(start, end) === name) found.push({ start, end, name, value: undefined });
+      } else {
+        const eq = piece.indexOf('=');
+        if (decodeFormComponent(eq === -1 ? piece : piece.slice(0, eq)) === name) {
+          found.push({ start, end, name, value: decodeFormComponent(eq === -1 ? '' : piece.slice(eq + 1)) });
+        }
+      }
     }
-    const eq = piece.indexOf('=');
-    const rawName = eq === -1 ? piece : piece.slice(0, eq);
-    if (decodeFormComponent(rawName) !== name) return;
-    found.push({ index, name, value: decodeFormComponent(eq === -1 ? '' : piece.slice(eq + 1)) });
-  });
+    if (amp === -1) break;
+    start = amp + 1;
+  }
   return found;
 }
 
-/** The same string without the given pairs (and their separators); every other byte is kept. */
+/** A piece can only be named `name` if its raw name is `name` or is encoded (holds `%`, `+` or non-ASCII). */
+function couldBeNamed(raw: string, start: number, end: number, name: string): boolean {
+  let nameEnd = start;
+  while (nameEnd < end && raw.charCodeAt(nameEnd) !== 0x3d) nameEnd++; // '='
+  if (nameEnd - start === name.length && raw.startsWith(name, start)) return true;
+  for (let i = start; i < nameEnd; i++) {
+    const code = raw.charCodeAt(i);
+    if (code === 0x25 || code === 0x2b || code > 0x7f) return true;
+  }
+  return false;
+}
+
+/** The same string without the given pairs (and one `&` each); every other byte is kept. */
 export function withoutPairs(raw: string, pairs: readonly FormPair[]): string {
   if (pairs.length === 0) return raw;
-  const drop = new Set(pairs.map((pair) => pair.index));
-  return raw
-    .split('&')
-    .filter((_, index) => !drop.has(index))
-    .join('&');
+  let out = '';
+  let from = 0;
+  for (const pair of pairs) {
+    out += raw.slice(from, pair.start);
+    from = pair.end + 1; // past its `&`
+  }
+  out += raw.slice(from);
+  // A removed last pair leaves the `&` before it.
+  return from > raw.length && out.endsWith('&') ? out.slice(0, -1) : out;
 }
 
 /** Names whose values must never reach a log line. */

@@ -37,9 +37,13 @@ export function resolveTarget(upstream: Upstream, apiPath: string, query: string
   // it encoded once, so the two cannot disagree. Further decodings must keep its segments.
   const canonical = decodeEscapes(relative);
   const slashes = countOf('/', relative);
+  // `;` starts path parameters on some servers (Tomcat drops `;...` from a segment), so an encoded one
+  // would turn data into a delimiter once decoded, like an encoded "/".
+  const semicolons = countOf(';', relative);
   for (const form of decodedForms(canonical)) {
     if (form === relative) continue; // checked above
     if (countOf('/', form) !== slashes) throw badPath('the API path contains an encoded "/" inside a segment');
+    if (countOf(';', form) !== semicolons) throw badPath('the API path contains an encoded ";" inside a segment');
     checkForm(form);
   }
 

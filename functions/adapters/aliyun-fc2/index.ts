@@ -47,9 +47,10 @@ export function isFc2Call(req: unknown, resp: unknown): req is Fc2Request {
 
 /** Answers through `resp` whatever happens: FC2 does not look at a returned promise or a thrown error. */
 export async function handleFc2(relay: Relay, req: Fc2Request, resp: Fc2Response): Promise<void> {
-  const method = typeof req.method === 'string' ? req.method : '-';
+  let method = '-';
   let response: RelayResponse;
   try {
+    method = requiredMethod(req.method, 'req.method');
     const headers = eventHeaders(req.headers, ALIYUN_FC_HEADERS);
     // FC2 strips Content-Encoding from what we send, so a compressed body would reach the client
     // undecodable: ask for identity, and decode below if the upstream compresses anyway.
@@ -61,7 +62,7 @@ export async function handleFc2(relay: Relay, req: Fc2Request, resp: Fc2Response
     });
     response = await relay.handle(
       {
-        method: requiredMethod(req.method, 'req.method'),
+        method,
         path: target.path,
         query: target.query ?? queryFromParams(req.queries),
         headers,
@@ -73,10 +74,16 @@ export async function handleFc2(relay: Relay, req: Fc2Request, resp: Fc2Response
     );
     response = withoutContentEncoding(relay, method, response);
   } catch (error) {
-    const relayError = error instanceof RelayError ? error : new RelayError('INTERNAL', 'the relay failed unexpectedly');
+    // A RelayError says what was wrong; anything else came from reading a `req` FC would not send.
+    const relayError = error instanceof RelayError ? error : new RelayError('BAD_EVENT', 'the request object could not be read');
     response = relay.reject(relayError, method, error instanceof RelayError ? undefined : String(error));
   }
-  send(resp, response);
+  try {
+    send(resp, response);
+  } catch (error) {
+    // `resp` itself failed: nothing is left to answer through; say so in the log.
+    relay.reject(new RelayError('INTERNAL', 'the answer could not be sent through resp'), method, String(error));
+  }
 }
 
 /**
@@ -114,8 +121,14 @@ function readBody(req: Fc2Request, maxBytes: number, idleMs: number): Promise<Bu
       idle = setTimeout(() => reject(new RelayError('REQUEST_TIMEOUT', `the request body stopped arriving for ${idleMs} ms`)), idleMs);
     };
     restartIdle();
-    req.on!('data', (chunk: Buffer) => {
+    req.on!('data', (chunk: unknown) => {
       restartIdle();
+      // FC streams Buffers; anything else is not a body the relay can forward byte for byte.
+      if (!Buffer.isBuffer(chunk)) {
+        clearTimeout(idle);
+        reject(new RelayError('BAD_EVENT', 'the request stream did not yield bytes'));
+        return;
+      }
       size += chunk.length;
       if (size <= maxBytes) chunks.push(chunk);
       else chunks.length = 0;

@@ -2,7 +2,7 @@ import { RelayError } from '../../core/errors';
 import type { Relay } from '../../core/relay';
 import type { RelayRequest, RelayResponse } from '../../core/types';
 import { aliyunApiGateway } from '../aliyun-apigw';
-import { handleFc2, isFc2Call, type Fc2Response } from '../aliyun-fc2';
+import { handleFc2, isFc2Call, type Fc2Request, type Fc2Response } from '../aliyun-fc2';
 import { aliyunFc3 } from '../aliyun-fc3';
 import { awsLambdaV1, awsLambdaV2 } from '../aws-lambda';
 import type { EventPlatform } from '../event/platform';
@@ -25,7 +25,14 @@ type Callback = (error: unknown, result?: unknown) => void;
 export function cloudHandler(relay: Relay): (...args: unknown[]) => Promise<unknown> | undefined {
   return (...args) => {
     const [first, second, third] = args;
-    if (isFc2Call(first, second)) return handleFc2(relay, first, second as unknown as Fc2Response);
+    // Even telling the runtimes apart reads the arguments, which may be hostile (a throwing Proxy).
+    let fc2: boolean;
+    try {
+      fc2 = isFc2Call(first, second);
+    } catch (error) {
+      return Promise.resolve(simpleResult(relay.reject(new RelayError('BAD_EVENT', 'the function was called with arguments it cannot read'), '-', String(error))));
+    }
+    if (fc2) return handleFc2(relay, first as Fc2Request, second as unknown as Fc2Response);
     const result = handleEvent(relay, first);
     if (typeof third !== 'function') return result;
     const callback = third as Callback;
@@ -42,7 +49,7 @@ export function cloudHandler(relay: Relay): (...args: unknown[]) => Promise<unkn
  * answered 400 BAD_EVENT, and anything unforeseen 500 INTERNAL, both in the platform's own format.
  */
 async function handleEvent(relay: Relay, raw: unknown): Promise<unknown> {
-  const event = parseEvent(raw);
+  const event = safely(() => parseEvent(raw), undefined);
   const fromBuffer = raw instanceof Uint8Array || typeof raw === 'string';
   const platform = event && EVENT_PLATFORMS.find((candidate) => safely(() => candidate.recognises(event, fromBuffer), false));
   if (!event || !platform) return simpleResult(rejectEvent(relay, raw, event));
@@ -66,7 +73,7 @@ function safely<T>(run: () => T, fallback: T): T {
 
 /** Logged with the event's top-level keys only: an unknown event may still carry secrets. */
 function rejectEvent(relay: Relay, raw: unknown, event: Record<string, unknown> | undefined): RelayResponse {
-  const keys = event ? Object.keys(event).slice(0, 30).map((key) => key.slice(0, 40)).join(',') : `(not a JSON object: ${raw === null ? 'null' : typeof raw})`;
+  const keys = safely(() => (event ? Object.keys(event).slice(0, 30).map((key) => key.slice(0, 40)).join(',') : `(not a JSON object: ${raw === null ? 'null' : typeof raw})`), '(unreadable)');
   const message = 'the function was called with an event it does not recognise; use an HTTP trigger (see the README for supported runtimes)';
   return relay.reject(new RelayError('BAD_EVENT', message), '-', `event keys: ${keys}`);
 }

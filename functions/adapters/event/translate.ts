@@ -8,12 +8,17 @@ import { isPlatformHeader, type PlatformHeaders } from '../shared/platform-heade
 
 export type Json = Record<string, unknown>;
 
-/** The event as an object: FC hands over a Buffer of JSON, some runtimes a string, others an object. */
+const strictUtf8Text = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The event as an object: FC hands over a Buffer of JSON, some runtimes a string, others an object.
+ * A Buffer that is not UTF-8 is refused: a lenient decode would turn its bytes into U+FFFD and relay them.
+ */
 export function parseEvent(raw: unknown): Json | undefined {
   let value = raw;
   if (raw instanceof Uint8Array || typeof raw === 'string') {
     try {
-      value = JSON.parse(Buffer.from(raw).toString('utf8'));
+      value = JSON.parse(typeof raw === 'string' ? raw : strictUtf8Text.decode(raw));
     } catch {
       return undefined;
     }

@@ -57,7 +57,26 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
       signal: gone.signal,
     });
     writeResponse(res, response);
+    watchDelivery(res, relay.bodyTimeoutMs);
   };
+}
+
+/**
+ * A client that stops reading its answer would keep the whole buffered body in memory for as long as
+ * the connection lives: past `idleMs` without a byte delivered, the connection is closed.
+ */
+function watchDelivery(res: ServerResponse, idleMs: number): void {
+  const socket = res.socket;
+  if (res.writableFinished || !socket) return;
+  // bytesWritten counts what is still queued too; less writableLength, it is what the client took.
+  const sent = () => socket.bytesWritten - socket.writableLength;
+  let delivered = sent();
+  const timer = setInterval(() => {
+    if (sent() !== delivered) delivered = sent();
+    else res.destroy();
+  }, idleMs);
+  timer.unref();
+  res.once('close', () => clearInterval(timer));
 }
 
 /**

@@ -36,6 +36,8 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
   // not merely until the client has gone.
   const maxInflight = relays[0]?.maxInflight;
   let inflight = 0;
+  /** The request in progress on each connection: a parse error after it cannot be answered in order. */
+  const busy = new WeakMap<object, http.IncomingMessage>();
 
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const route = routeOf(req);
@@ -45,13 +47,21 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
     }
     if (route) {
       const requestId = pickRequestId(req.headers, randomUUID);
+      // The slot is given back once the upstream call has ended and the answer is delivered (or the
+      // connection gone): a client that never reads its download keeps holding it.
+      let holds = 2;
       if (maxInflight !== undefined) inflight++;
-      const done = () => {
-        if (maxInflight !== undefined) inflight--;
+      const release = () => {
+        if (--holds === 0 && maxInflight !== undefined) inflight--;
       };
+      busy.set(req.socket, req);
+      res.once('close', () => {
+        busy.delete(req.socket);
+        release();
+      });
       const scope = { requestId, res };
-      requestScope.run(scope, () => route.handle(req, res, requestId)).then(done, (error: unknown) => {
-        done();
+      requestScope.run(scope, () => route.handle(req, res, requestId)).then(release, (error: unknown) => {
+        release();
         // Every known failure is answered inside the handler; this one was not foreseen.
         answerUnexpected('handlerRejected', error, scope);
       });
@@ -66,7 +76,8 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
     writeResponse(res, refuse(new RelayError('NOT_FOUND', `no relay function here; use ${known}`), req.method ?? '-'));
   };
 
-  const server = http.createServer(dispatch);
+  // Host is not needed to route here; without this Node answers a request lacking it with a bare 400.
+  const server = http.createServer({ requireHostHeader: false }, dispatch);
   // `Expect: 100-continue` (curl sends it for large uploads): refuse an oversized body before it is sent.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const route = routeOf(req);
@@ -81,9 +92,17 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
   });
   // Requests Node's parser refuses never reach a handler; they get the relay's JSON error too.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+    // Garbage pipelined behind a request whose body has all arrived: an answer now would be read as
+    // that request's, so the connection is closed instead (the request is abandoned like any cut-off
+    // one). A broken body of the request itself is still answered.
+    if (!socket.writable || error.code === 'ECONNRESET' || busy.get(socket)?.complete) return void socket.destroy();
     const [code, message] = protocolError(error);
     socket.end(rawResponse(refuse(new RelayError(code, message), '-')));
+  });
+  // CONNECT asks for a tunnel, which a relay to one backend never offers.
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    socket.end(rawResponse(refuse(new RelayError('METHOD_NOT_ALLOWED', 'CONNECT is not supported: this is not an open proxy', { allow: 'GET, POST, PUT' }), req.method ?? 'CONNECT')));
   });
   return server;
 }
