@@ -36,8 +36,10 @@ const FC2_LIMITS: PlatformLimits = {
   responseSize: (_headers, bodyLength) => bodyLength,
 };
 
-// FC 2.0 will not let a function set these (the platform owns them), and it ignores `x-fc-*`.
-// Content-Encoding is among them, so the relay asks the upstream for an uncompressed body.
+// FC 2.0 will not let a function set these (the platform owns them), and it ignores `x-fc-*`
+// (document 74757). Content-Encoding, Trailer and Transfer-Encoding are only reported by users
+// (developer.aliyun.com/ask/647205), not documented, so both readings are handled: the relay asks the
+// upstream for an uncompressed body and decodes, bounded, one that comes compressed anyway.
 const NOT_SETTABLE = new Set(['connection', 'content-length', 'date', 'keep-alive', 'server', 'upgrade', 'content-encoding', 'trailer', 'transfer-encoding']);
 
 /** Recognises the (req, resp) pair: FC2's response object has setStatusCode and send. */
