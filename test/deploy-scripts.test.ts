@@ -157,6 +157,14 @@ describe('deploy:aliyun (@alicloud/fc2)', () => {
     expect(run.stderr).toMatch(/region cn-nowhere has no reachable Function Compute API at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/);
   });
 
+  test('a domain without its certificate is refused before any call: a mini program calls HTTPS only', async () => {
+    const { MP_RELAY_CERT_FILE: _cert, MP_RELAY_KEY_FILE: _key, ...withoutCert } = env;
+    const run = await runTool('deploy-aliyun', [], withoutCert);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/MP_RELAY_DOMAIN=api\.example\.cn needs MP_RELAY_CERT_FILE and MP_RELAY_KEY_FILE .*HTTPS only/);
+    expect(fc.calls).toEqual([]);
+  });
+
   test('a bad relay setting is refused with the relay’s own message', async () => {
     const run = await runTool('deploy-aliyun', [], { ...env, UPSTREAM_URL: 'http://api.example.com' });
     expect(run.code).toBe(1);
@@ -245,6 +253,14 @@ describe('deploy:tencent (tencentcloud-sdk-nodejs-scf)', () => {
     expect((await runTool('deploy-tencent', ['--dry-run'], { ...env, RELAY_SIGNING_SECRET: secret })).stdout).not.toContain(secret);
     const variables = scf.state.get('function default/mp-relay-get').Environment.Variables;
     expect(variables).toContainEqual({ Key: 'RELAY_SIGNING_SECRET', Value: secret });
+  });
+
+  test('a domain without its certificate is refused before any call: a mini program calls HTTPS only', async () => {
+    const { MP_RELAY_CERT_ID: _cert, ...withoutCert } = env;
+    const run = await runTool('deploy-tencent', [], withoutCert);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/MP_RELAY_DOMAIN=api\.example\.cn needs MP_RELAY_CERT_ID .*HTTPS only/);
+    expect(scf.calls).toEqual([]);
   });
 
   test('--web deploys one web function from dist/scf-web.zip, routed at /*', async () => {

@@ -20,7 +20,7 @@ interface Plan {
   memorySize: number;
   timeout: number;
   environmentVariables: Record<string, string>;
-  domain?: { name: string; cert?: { certName: string; certificate: string; privateKey: string } };
+  domain?: { name: string; cert: { certName: string; certificate: string; privateKey: string } };
 }
 
 function readPlan(env: Env): Plan {
@@ -28,6 +28,9 @@ function readPlan(env: Env): Plan {
   const certFile = env.MP_RELAY_CERT_FILE?.trim();
   const keyFile = env.MP_RELAY_KEY_FILE?.trim();
   if (Boolean(certFile) !== Boolean(keyFile)) throw new SettingsError('set both MP_RELAY_CERT_FILE and MP_RELAY_KEY_FILE (PEM files), or neither');
+  // A mini program calls HTTPS only: a domain without its certificate would not work, and re-running
+  // without one would take HTTPS off a domain that had it.
+  if (domainName && !certFile) throw new SettingsError(`MP_RELAY_DOMAIN=${domainName} needs MP_RELAY_CERT_FILE and MP_RELAY_KEY_FILE (its certificate and key, PEM): a mini program calls HTTPS only`);
   const read = (file: string) => {
     try {
       return readFileSync(file, 'utf8');
@@ -42,9 +45,7 @@ function readPlan(env: Env): Plan {
     memorySize: positiveInt(env, 'MP_RELAY_MEMORY_MB', 256),
     timeout: positiveInt(env, 'MP_RELAY_TIMEOUT_S', 30),
     environmentVariables: relayEnvironment(env),
-    domain: domainName
-      ? { name: domainName, cert: certFile && keyFile ? { certName: domainName.replace(/\./g, '-'), certificate: read(certFile), privateKey: read(keyFile) } : undefined }
-      : undefined,
+    domain: domainName ? { name: domainName, cert: { certName: domainName.replace(/\./g, '-'), certificate: read(certFile!), privateKey: read(keyFile!) } } : undefined,
   };
 }
 
@@ -99,7 +100,7 @@ function resources(client: Client, plan: Plan, zipOf: (fn: string) => string): R
     const routes = FUNCTIONS.flatMap(({ name, method }) =>
       [`/${name}`, `/${name}/*`].map((path) => ({ path, serviceName: service, functionName: name, qualifier: 'LATEST', methods: [method] })),
     );
-    const options = { protocol: cert ? ('HTTP,HTTPS' as const) : ('HTTP' as const), ...(cert ? { certConfig: cert } : {}), routeConfig: { routes } };
+    const options = { protocol: 'HTTP,HTTPS' as const, certConfig: cert, routeConfig: { routes } };
     const shown = redact(options, ['privateKey', 'certificate']);
     list.push({
       label: `custom domain ${domain}`,

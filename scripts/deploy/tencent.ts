@@ -11,7 +11,7 @@
 import tencentcloud from 'tencentcloud-sdk-nodejs-scf';
 import { readFileSync } from 'node:fs';
 import { runDeploy, type Resource } from './plan';
-import { FUNCTIONS, positiveInt, relayEnvironment, SECRET_VARIABLES, type Env } from './settings';
+import { FUNCTIONS, positiveInt, relayEnvironment, SECRET_VARIABLES, SettingsError, type Env } from './settings';
 
 const CREDENTIALS = {
   TENCENTCLOUD_SECRET_ID: 'the SecretId of an API key allowed to manage SCF (访问管理 > API 密钥)',
@@ -47,8 +47,17 @@ function readPlan(env: Env, web: boolean): Plan {
     functions: web
       ? [{ name: `${prefix}web`, type: 'HTTP', zip: 'dist/scf-web.zip', handler: 'scf_bootstrap', routes: ['/*'] }]
       : FUNCTIONS.map(({ name }) => ({ name: `${prefix}${name}`, type: 'Event', zip: `dist/${name}.zip`, handler: 'index.main_handler', routes: [`/${name}`, `/${name}/*`] })),
-    domain: domainName ? { name: domainName, certificateId: env.MP_RELAY_CERT_ID?.trim() || undefined } : undefined,
+    domain: domainName ? { name: domainName, certificateId: certificateFor(domainName, env.MP_RELAY_CERT_ID?.trim()) } : undefined,
   };
+}
+
+/**
+ * A mini program calls HTTPS only, so a domain without a certificate would be a deploy that does not
+ * work, and re-running without one would take HTTPS off a domain that had it.
+ */
+function certificateFor(domain: string, certificateId: string | undefined): string {
+  if (!certificateId) throw new SettingsError(`MP_RELAY_DOMAIN=${domain} needs MP_RELAY_CERT_ID (the SSL certificate's ID in Tencent Cloud): a mini program calls HTTPS only`);
+  return certificateId;
 }
 
 const isMissing = (error: unknown) => /^ResourceNotFound/.test(String((error as { code?: string }).code ?? ''));
@@ -123,10 +132,9 @@ function resources(client: ScfClient, plan: Plan): Resource[] {
     const { name: Domain, certificateId } = plan.domain;
     const options = {
       Domain,
-      // Mini programs call HTTPS only; HTTP alone is for trying the domain out before the certificate.
-      Protocol: certificateId ? 'HTTP&HTTPS' : 'HTTP',
+      Protocol: 'HTTP&HTTPS',
       EndpointsConfig: plan.functions.flatMap((fn) => fn.routes.map((PathMatch) => ({ Namespace, FunctionName: fn.name, Qualifier: '$LATEST', PathMatch }))),
-      ...(certificateId ? { CertConfig: { CertificateId: certificateId } } : {}),
+      CertConfig: { CertificateId: certificateId },
     };
     list.push({
       label: `custom domain ${Domain}`,
