@@ -168,7 +168,7 @@ async function relay(
 }
 
 /** The request path below RELAY_BASE_PATH; a path outside it reaches no function. */
-export function withoutBasePath(basePath: string, path: string): string {
+function withoutBasePath(basePath: string, path: string): string {
   if (basePath === '') return path;
   if (path === basePath) return '/';
   if (path.startsWith(`${basePath}/`)) return path.slice(basePath.length);
