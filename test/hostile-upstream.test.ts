@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { built, startListening, type Started } from './helpers/processes';
+import * as events from './fixtures/events';
+import { built, loadBundle, startListening, type Started } from './helpers/processes';
 import { send, startRawUpstream, startRelay, type RunningRelay, type Upstream } from './helpers/servers';
 
 // Class 1 of the hardening: nothing an upstream sends can end the process or leave a request
@@ -164,5 +165,23 @@ describe('the safety net, for what no rule foresaw', () => {
     expect(JSON.parse(logged()!)).toMatchObject({ level: 'error', event, requestId: `req-${query}` });
     expect((await send(server.base, '/get?fine')).status).toBe(200);
     expect(server.child.exitCode).toBeNull();
+  });
+});
+
+describe('an event function (the built FC 3.0 bundle), whose forwarding is the same core', () => {
+  let upstream: Upstream;
+  beforeAll(async () => {
+    upstream = await hostileUpstream();
+  });
+  afterAll(() => upstream.close());
+
+  const EVENT_CASES = cases.filter(([name]) => name !== 'processing-forever');
+  test('answers every hostile upstream as documented, in the platform format, warm instance after warm instance', async () => {
+    const { handler } = loadBundle('get', { UPSTREAM_URL: upstream.url, ...ENV });
+    for (const [name, status, expected] of EVENT_CASES) {
+      const result = (await handler(Buffer.from(JSON.stringify(events.fc3({ method: 'GET', path: '/get', query: `method=${name}` }))), {})) as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean };
+      const text = Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8').toString();
+      check({ status: result.statusCode, headers: result.headers, text }, status, expected);
+    }
   });
 });
