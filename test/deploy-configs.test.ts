@@ -103,7 +103,16 @@ describe('serverless.yml (Serverless Framework v3 + serverless-aliyun-function-c
         RELAY_ALLOW_PATHS: '',
         RELAY_ALLOW_APPIDS: '',
         RELAY_SIGNING_SECRET: '',
+        RELAY_ALLOW_DEVTOOLS: '0',
+        RELAY_ALLOW_INSECURE_UPSTREAM: '',
+        RELAY_BODY_TIMEOUT_MS: '',
+        RELAY_MAX_INFLIGHT: '',
+        RELAY_BASE_PATH: '',
+        RELAY_PUBLIC_HOST: '',
       });
+      // Every setting the relay reads can be given on this path.
+      const read = readFileSync(path.join(ROOT, 'functions', 'core', 'config.ts'), 'utf8').match(/'(RELAY_[A-Z_]+|UPSTREAM_URL)'/g)!.map((name) => name.slice(1, -1));
+      expect([...new Set(read)].filter((name) => !(name in fn.environmentVariables))).toEqual([]);
     }
   });
 
@@ -181,6 +190,10 @@ describe('s.yaml (Serverless Devs: fc3 and fc3-domain components)', () => {
     expect('instanceConcurrency' in props && !/^custom/.test(props.runtime)).toBe(false);
     expect(Object.values(props.environmentVariables).every((value) => typeof value === 'string')).toBe(true);
     expect(props.environmentVariables.UPSTREAM_URL).toBe(env.UPSTREAM_URL);
+    // Every setting the relay reads can be given on this path too; the mapped domain is its public host.
+    const read = readFileSync(path.join(ROOT, 'functions', 'core', 'config.ts'), 'utf8').match(/'(RELAY_[A-Z_]+|UPSTREAM_URL)'/g)!.map((name) => name.slice(1, -1));
+    expect([...new Set(read)].filter((name) => !(name in props.environmentVariables))).toEqual([]);
+    expect(props.environmentVariables.RELAY_PUBLIC_HOST).toBe(env.MP_RELAY_DOMAIN);
     expect(props.triggers).toEqual([{ triggerName: 'http', triggerType: 'http', triggerConfig: { authType: 'anonymous', methods: [method] } }]);
     // The code folder is the build's, and its handler is exported there.
     expect(props.handler).toBe('index.handler');

@@ -72,7 +72,8 @@ describe('deploy:aliyun (@alicloud/fc2)', () => {
         runtime: 'nodejs18',
         memorySize: 256,
         timeout: 30,
-        environmentVariables: RELAY_ENV,
+        // The mapped domain is the relay's public host (X-Forwarded-Host).
+        environmentVariables: { ...RELAY_ENV, RELAY_PUBLIC_HOST: 'api.example.cn' },
         code: { zipFile: zipBase64(`${fn}.zip`) },
       });
       expect(bodies[2 + i * 2]).toEqual({ triggerName: 'http', triggerType: 'http', triggerConfig: { authType: 'anonymous', methods: [method] } });
@@ -211,7 +212,7 @@ describe('deploy:tencent (tencentcloud-sdk-nodejs-scf)', () => {
         MemorySize: 256,
         Timeout: 30,
         Runtime: 'Nodejs18.15',
-        Environment: { Variables: [{ Key: 'UPSTREAM_URL', Value: RELAY_ENV.UPSTREAM_URL }, { Key: 'RELAY_TIMEOUT_MS', Value: '20000' }] },
+        Environment: { Variables: [{ Key: 'UPSTREAM_URL', Value: RELAY_ENV.UPSTREAM_URL }, { Key: 'RELAY_TIMEOUT_MS', Value: '20000' }, { Key: 'RELAY_PUBLIC_HOST', Value: 'api.example.cn' }] },
         Code: { ZipFile: zipBase64(`${fn}.zip`) },
       });
       const trigger = scf.calls.find((call) => call.target === 'CreateTrigger' && call.body.FunctionName === `mp-relay-${fn}`)!.body;

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     const address = server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     const base = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
-    printBanner(base, config.config.upstream.origin + config.config.upstream.basePath, demo !== undefined);
+    printBanner(base, config.config.basePath, config.config.upstream.origin + config.config.upstream.basePath, demo !== undefined);
   });
 
   const stop = () => {
@@ -56,9 +56,11 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function printBanner(base: string, upstream: string, isDemo: boolean): void {
+function printBanner(origin: string, basePath: string, upstream: string, isDemo: boolean): void {
+  // With RELAY_BASE_PATH the functions live below it, and so do the examples.
+  const base = `${origin}${basePath}`;
   const lines = [
-    `mp-relay listening on ${base}`,
+    `mp-relay listening on ${origin}${basePath ? `  (RELAY_BASE_PATH: ${basePath})` : ''}`,
     `upstream: ${upstream}${isDemo ? '  (built-in demo backend; set UPSTREAM_URL to use yours / 未设置 UPSTREAM_URL，使用内置演示后端)' : ''}`,
     '',
     'Try / 试试:',

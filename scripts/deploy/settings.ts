@@ -37,9 +37,11 @@ export function required<K extends string>(env: Env, wanted: Record<K, string>):
 
 /** The relay's own settings, checked by the relay's own rules before anything is deployed. */
 export function relayEnvironment(env: Env): Record<string, string> {
-  const config = loadConfig(env);
+  // The filed domain being mapped is the relay's public host, unless it is set on its own.
+  const withHost = env.RELAY_PUBLIC_HOST?.trim() || !env.MP_RELAY_DOMAIN?.trim() ? env : { ...env, RELAY_PUBLIC_HOST: env.MP_RELAY_DOMAIN.trim() };
+  const config = loadConfig(withHost);
   if (!config.ok) throw new SettingsError(config.message);
-  return Object.fromEntries(RELAY_VARIABLES.filter((name) => env[name]?.trim()).map((name) => [name, env[name]!.trim()]));
+  return Object.fromEntries(RELAY_VARIABLES.filter((name) => withHost[name]?.trim()).map((name) => [name, withHost[name]!.trim()]));
 }
 
 const RELAY_VARIABLES = [

@@ -4,8 +4,8 @@
 // routes /get, /post, /put, /getDownImg to them (CreateCustomDomain). Idempotent: each resource is read
 // first, then created or updated.
 //
-// Why this path: API Gateway triggers are being retired (function URLs and web functions replace
-// them), serverless@3 no longer runs Tencent's component YAML, and Tencent's own `scf` CLI logs in by
+// Why this path: API Gateway triggers went offline on 2025-06-30 (583/107631; function URLs and web
+// functions replace them), serverless@3 no longer runs Tencent's component YAML, and Tencent's own `scf` CLI logs in by
 // QR code and runs its components in Tencent's cloud. Plain API calls through the SDK need only an
 // API key, run in CI, and can be tested against a local stand-in.
 import tencentcloud from 'tencentcloud-sdk-nodejs-scf';

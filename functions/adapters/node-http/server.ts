@@ -72,7 +72,7 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
       return res.end('{"ok":true}');
     }
     req.resume();
-    const known = [...routes.keys()].map((name) => `/${name}`).join(', ');
+    const known = [...routes.keys()].map((name) => `${basePath}/${name}`).join(', ');
     writeResponse(res, refuse(new RelayError('NOT_FOUND', `no relay function here; use ${known}`), req.method ?? '-'));
   };
 
