@@ -9,7 +9,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 export const SIGNED_HEADERS = ['authorization', 'content-type', 'cookie'] as const;
 
 /** Sent as `x-relay-signed-headers`, so a verifier can tell a relay that signs another format. */
-export const SIGNED_HEADERS_VALUE = SIGNED_HEADERS.join(';');
+const SIGNED_HEADERS_VALUE = SIGNED_HEADERS.join(';');
 
 /**
  * The signed string, lines joined by `\n` (no trailing newline):

@@ -30,11 +30,6 @@ export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
-/** A string field, or undefined. */
-export function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
 /** What an event must not contain: refused as a whole, since a platform never sends it. */
 export function badEvent(message: string): RelayError {
   return new RelayError('BAD_EVENT', message);
@@ -43,7 +38,7 @@ export function badEvent(message: string): RelayError {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Text that has an exact UTF-8 form: a lone surrogate would silently become U+FFFD on the way out. */
-export function isWellFormed(value: string): boolean {
+function isWellFormed(value: string): boolean {
   const native = (value as { isWellFormed?: () => boolean }).isWellFormed;
   return native ? native.call(value) : !LONE_SURROGATE.test(value);
 }
@@ -137,7 +132,7 @@ export function queryFromParams(params: unknown): string {
 }
 
 /** Value of the first header of that name (names are lower-case). */
-export function firstHeader(headers: HeaderMap, name: string): string | undefined {
+function firstHeader(headers: HeaderMap, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
