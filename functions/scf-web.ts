@@ -6,13 +6,17 @@ import { createRelayServer } from './adapters/node-http/server';
 import { TENCENT_SCF_HEADERS } from './adapters/shared/platform-headers';
 import { loadConfig } from './core/config';
 import { ENDPOINTS } from './core/endpoints';
+import { bufferedSink } from './core/log';
 import { createRelay } from './core/relay';
+import { streamedBody } from './core/stream';
 
 // A bad configuration is answered as a CONFIG error on every request rather than by exiting: a
 // crashing web function only shows the client an opaque platform error.
 installSafetyNet();
 const config = loadConfig(process.env);
-const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config));
+// One write per event-loop turn for all request lines: a server answers many requests per turn.
+const log = bufferedSink();
+const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { log, streaming: streamedBody }));
 const server = createRelayServer(relays, {
   protocol: 'https',
   platformHeaders: TENCENT_SCF_HEADERS,

@@ -134,6 +134,7 @@ describe('the safety net, for what no rule foresaw', () => {
     const relay = {
       endpoint: { name: 'get', method: 'GET' }, maxBodyBytes: 1000, maxResponseBytes: 1000, bodyTimeoutMs: 1000, maxInflight: undefined,
       reject: (error, _m) => ({ status: error.status, headers: { 'x-relay-error': error.code }, body: Buffer.from('{}') }),
+      handleStreaming: (request) => relay.handle(request),
       handle: (request) => new Promise((resolve) => {
         const id = request.headers['x-request-id'];
         if (request.query === 'throw') setTimeout(() => { throw new Error('a bug in a callback'); }, 5);

@@ -11,7 +11,7 @@ const context = useRelay((req, res) => {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   switch (path) {
     case '/img/big.jpg':
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'max-age=86400', etag: '"v1"' });
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': IMAGE.length, 'cache-control': 'max-age=86400', etag: '"v1"' });
       return void res.end(IMAGE);
     case '/teapot':
       res.writeHead(418, { 'content-type': 'application/json', 'x-backend': 'yes' });

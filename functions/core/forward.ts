@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { RelayError } from './errors';
+import type { CancelSignal, StreamedBody } from './types';
 
 // The one HTTP client of the relay: node:http/https with keep-alive agents, no dependency. A
 // cross-border TLS handshake costs several round trips, so the agents live at module scope and their
@@ -73,15 +74,25 @@ export interface UpstreamRequest {
   timeoutMs: number;
   maxResponseBytes: number;
   /** The client went away: stop, whatever stage the call is at. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
+  /**
+   * Bodies longer than `above` are handed over as a stream instead of being buffered; undefined: always
+   * buffer (what event functions need: they return the whole body at once, and their bundles stay
+   * without the streaming code).
+   */
+  streaming?: { above: number; body: StreamedBodyFactory };
 }
 
 export interface UpstreamResponse {
   status: number;
   /** Node's rawHeaders: name, value, name, value, ... in the order received. */
   rawHeaders: string[];
+  /** The whole body; empty when it comes as `stream`. */
   body: Buffer;
+  stream?: StreamedBody;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Errors that mean a kept-alive socket had been closed by the server before we used it. */
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
@@ -156,7 +167,7 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
       agent: freshConnection ? false : secure ? agents.https : agents.http,
     });
     timer = setTimeout(() => settle(new TimeoutError()), Math.max(0, deadline - Date.now()));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort);
 
     outgoing.on('socket', (socket) => {
       bytesReadBefore = socket.bytesRead;
@@ -183,26 +194,57 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
       else announcedIdle.delete(incoming.socket);
       const chunks: Buffer[] = [];
       let size = 0;
-      incoming.on('data', (chunk: Buffer) => {
+      // 204 and 304 have no body whatever Content-Length says (a 304 may state the full representation's).
+      const declared = status === 204 || status === 304 ? undefined : declaredLength(incoming.headers['content-length']);
+      const { streaming } = request;
+      const stream = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        incoming.removeListener('data', onData);
+        incoming.removeListener('end', onEnd);
+        incoming.removeListener('error', onFailure);
+        incoming.removeListener('close', onClose);
+        incoming.pause();
+        settled = true;
+        resolve({ status, rawHeaders: incoming.rawHeaders, body: EMPTY, stream: streaming!.body(incoming, chunks, size, declared, request) });
+      };
+      const onData = (chunk: Buffer) => {
         size += chunk.length;
         if (size > request.maxResponseBytes) {
           settle(new RelayError('RESPONSE_TOO_LARGE', `the upstream response is larger than ${request.maxResponseBytes} bytes`));
           return;
         }
         chunks.push(chunk);
-      });
-      incoming.on('end', () => {
-        settle(undefined, { status, rawHeaders: incoming.rawHeaders, body: Buffer.concat(chunks, size) });
-      });
+        if (streaming && size > streaming.above) stream();
+      };
+      // One chunk (most small answers) is used as it is; several are joined once.
+      const onEnd = () => settle(undefined, { status, rawHeaders: incoming.rawHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
       // After the headers, any failure of the stream means the body we hold is incomplete.
-      const truncated = () => Object.assign(new Error('the upstream closed the connection before the response was complete'), { code: 'TRUNCATED' });
-      incoming.on('error', () => settle(truncated()));
-      incoming.on('close', () => {
+      const onFailure = () => settle(truncated());
+      const onClose = () => {
         if (!incoming.complete) settle(truncated());
-      });
+      };
+      if (declared !== undefined && declared > request.maxResponseBytes) {
+        settle(new RelayError('RESPONSE_TOO_LARGE', `the upstream response (${declared} bytes) is larger than ${request.maxResponseBytes} bytes`));
+        return;
+      }
+      incoming.on('data', onData);
+      incoming.on('end', onEnd);
+      incoming.on('error', onFailure);
+      incoming.on('close', onClose);
+      if (streaming && declared !== undefined && declared > streaming.above) stream();
     });
     outgoing.end(request.body);
   });
+}
+
+const truncated = () => Object.assign(new Error('the upstream closed the connection before the response was complete'), { code: 'TRUNCATED' });
+
+/** Makes the StreamedBody of a response whose first `prefix` chunks have been read already (stream.ts). */
+export type StreamedBodyFactory = (incoming: http.IncomingMessage, prefix: Buffer[], prefixBytes: number, declared: number | undefined, limits: { maxResponseBytes: number; timeoutMs: number }) => StreamedBody;
+
+function declaredLength(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
 function toRelayError(error: unknown, request: UpstreamRequest): RelayError {

@@ -120,11 +120,13 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
  * The upstream's response headers as the client should see them, from Node's `rawHeaders` (name, value,
  * name, value, ...), which keeps every repeated header separate where `headers` would merge some.
  */
-export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength: number, status: number): Record<string, string | string[]> {
+export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength: number | undefined, status: number): Record<string, string | string[]> {
   let dropped = HOP_BY_HOP;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     if (rawHeaders[i]!.toLowerCase() !== 'connection') continue;
     // Almost always `keep-alive` or `close`, which name nothing new to drop.
+    const value = rawHeaders[i + 1]!.toLowerCase();
+    if (value === 'keep-alive' || value === 'close') continue;
     const listed = [...connectionListed(rawHeaders[i + 1])].filter((name) => !HOP_BY_HOP.has(name) && name !== 'close');
     if (listed.length > 0) dropped = new Set([...dropped, ...listed]);
   }
@@ -141,8 +143,9 @@ export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength:
     if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
     else headers[name] = [existing, value].flat();
   }
-  // The body is complete and unchanged (still compressed if it was), so its length is known exactly.
-  if (!(status === 204 || status === 304 || (status >= 100 && status < 200))) headers['content-length'] = String(bodyLength);
+  // The body is unchanged (still compressed if it was), so its length is known exactly; a streamed body
+  // of unstated length goes chunked.
+  if (bodyLength !== undefined && !(status === 204 || status === 304 || (status >= 100 && status < 200))) headers['content-length'] = String(bodyLength);
   return headers;
 }
 

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { takeFormField, takeJsonField, type BodyField } from './body';
 import { DEFAULTS, type ConfigResult, type RelayConfig } from './config';
 import { errorResponse, RelayError } from './errors';
-import { defaultAgents, forward, type Agents } from './forward';
+import { defaultAgents, forward, type Agents, type StreamedBodyFactory, type UpstreamRequest } from './forward';
 import { checkAppId, checkPathAllowed } from './guards';
 import { clientResponseHeaders, pickRequestId, upstreamRequestHeaders } from './headers';
-import { stdoutSink, writeRequestLog, type LogSink, type RequestLog } from './log';
+import { formatRequestLog, stdoutSink, type LogSink, type RequestLog } from './log';
 import { findPairs, withoutPairs } from './query';
 import { signatureHeaders } from './signing';
 import { resolveTarget } from './target';
@@ -26,10 +26,24 @@ export interface Relay {
   maxInflight: number | undefined;
   /** RELAY_BASE_PATH, for servers that route by path themselves. */
   basePath: string;
+  /** The whole answer, body buffered: what event functions return. */
   handle(request: RelayRequest, limits?: PlatformLimits): Promise<RelayResponse>;
+  /**
+   * For adapters that can write a body as it arrives (servers): an upstream body longer than
+   * STREAM_ABOVE_BYTES comes as `stream` instead of being held in memory whole.
+   */
+  handleStreaming(request: RelayRequest): Promise<RelayResponse>;
   /** Answers a call the adapter could not even turn into a request (logged like any other). */
   reject(error: RelayError, method: string, detail?: string): RelayResponse;
 }
+
+/**
+ * Bodies up to this size are buffered whole, so an upstream that cuts one short is answered with a clean
+ * 502; larger ones (downloads, mostly) are streamed on servers, where memory is shared by every request
+ * in flight, and an upstream that cuts one short cuts the client's answer short. 256 KiB keeps API
+ * answers buffered while 64 concurrent downloads of any size stay within a few MB.
+ */
+export const STREAM_ABOVE_BYTES = 256 * 1024;
 
 /**
  * What the runtime in front of the relay can carry. A cloud that would fail opaquely on an oversized
@@ -49,6 +63,8 @@ export interface RelayDeps {
   agents?: Agents;
   log?: LogSink;
   makeRequestId?: () => string;
+  /** `streamedBody` from stream.ts, given by servers; without it `handleStreaming` buffers like `handle`. */
+  streaming?: StreamedBodyFactory;
 }
 
 export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps: RelayDeps = {}): Relay {
@@ -56,18 +72,69 @@ export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps
   const makeRequestId = deps.makeRequestId ?? randomUUID;
   const log = configResult.ok && !configResult.config.log ? undefined : (deps.log ?? stdoutSink);
 
-  const record = (entry: Partial<RequestLog>, method: string, bytesIn: number, response: RelayResponse, started: number) => {
+  const newEntry = (requestId: string, method: string): RequestLog => ({
+    requestId,
+    fn: endpoint.name,
+    method,
+    path: undefined,
+    query: undefined,
+    status: 0,
+    ms: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    error: undefined,
+    detail: undefined,
+  });
+  const record = (entry: RequestLog, status: number, bytesOut: number, started: number) => {
     if (!log) return;
-    writeRequestLog(log, {
-      ...entry,
-      requestId: String(response.headers['x-request-id']),
-      fn: endpoint.name,
-      method,
-      status: response.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      bytesIn,
-      bytesOut: response.body.length,
-    });
+    entry.status = status;
+    entry.bytesOut = bytesOut;
+    entry.ms = Math.round((performance.now() - started) * 10) / 10;
+    log(formatRequestLog(entry));
+  };
+
+  const streaming = deps.streaming && { above: STREAM_ABOVE_BYTES, body: deps.streaming };
+  const handle = async (request: RelayRequest, limits: PlatformLimits | undefined, streaming: UpstreamRequest['streaming']): Promise<RelayResponse> => {
+    const started = performance.now();
+    const requestId = pickRequestId(request.headers, makeRequestId);
+    const entry = newEntry(requestId, request.method);
+    entry.bytesIn = request.body === BODY_TOO_LARGE ? 0 : request.body.length;
+    let response: RelayResponse;
+    try {
+      if (!configResult.ok) throw new RelayError('CONFIG', configResult.message);
+      response = await relay(endpoint, configResult.config, request, requestId, agents, entry, limits, streaming);
+    } catch (error) {
+      const relayError = error instanceof RelayError ? error : new RelayError('INTERNAL', 'the relay failed unexpectedly');
+      entry.error = relayError.code;
+      if (relayError.code === 'INTERNAL') entry.detail = String(error);
+      response = errorResponse(relayError, requestId);
+    }
+    // The id the client sees: the upstream's own, when it sent one.
+    entry.requestId = String(response.headers['x-request-id'] ?? requestId);
+    const { stream } = response;
+    if (!stream) {
+      record(entry, response.status, response.body.length, started);
+      return response;
+    }
+    // A streamed answer is logged once it has ended, with the bytes that went out and how it ended.
+    return {
+      ...response,
+      stream: {
+        length: stream.length,
+        discard: (reason) => {
+          stream.discard(reason);
+          entry.error = reason;
+          record(entry, response.status, 0, started);
+        },
+        pipeTo: async (sink) => {
+          const outcome = await stream.pipeTo(sink);
+          entry.error = outcome.error;
+          entry.detail = outcome.detail;
+          record(entry, response.status, outcome.bytes, started);
+          return outcome;
+        },
+      },
+    };
   };
 
   return {
@@ -77,26 +144,15 @@ export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps
     bodyTimeoutMs: configResult.ok ? configResult.config.bodyTimeoutMs : DEFAULTS.bodyTimeoutMs,
     maxInflight: configResult.ok ? configResult.config.maxInflight : undefined,
     basePath: configResult.ok ? configResult.config.basePath : '',
-    async handle(request, limits) {
-      const started = performance.now();
-      const requestId = pickRequestId(request.headers, makeRequestId);
-      const entry: Partial<RequestLog> = {};
-      let response: RelayResponse;
-      try {
-        if (!configResult.ok) throw new RelayError('CONFIG', configResult.message);
-        response = await relay(endpoint, configResult.config, request, requestId, agents, entry, limits);
-      } catch (error) {
-        const relayError = error instanceof RelayError ? error : new RelayError('INTERNAL', 'the relay failed unexpectedly');
-        entry.error = relayError.code;
-        if (relayError.code === 'INTERNAL') entry.detail = String(error);
-        response = errorResponse(relayError, requestId);
-      }
-      record(entry, request.method, request.body === BODY_TOO_LARGE ? 0 : request.body.length, response, started);
-      return response;
-    },
+    handle: (request, limits) => handle(request, limits, undefined),
+    handleStreaming: (request) => handle(request, undefined, streaming),
     reject(error, method, detail) {
+      const started = performance.now();
       const response = errorResponse(error, makeRequestId());
-      record({ error: error.code, detail }, method, 0, response, performance.now());
+      const entry = newEntry(String(response.headers['x-request-id']), method);
+      entry.error = error.code;
+      entry.detail = detail;
+      record(entry, response.status, response.body.length, started);
       return response;
     },
   };
@@ -108,8 +164,9 @@ async function relay(
   request: RelayRequest,
   requestId: string,
   agents: Agents,
-  entry: Partial<RequestLog>,
+  entry: RequestLog,
   limits: PlatformLimits | undefined,
+  streaming: UpstreamRequest['streaming'],
 ): Promise<RelayResponse> {
   if (request.method !== endpoint.method) {
     throw new RelayError('METHOD_NOT_ALLOWED', `/${endpoint.name} accepts ${endpoint.method} only`, { allow: endpoint.method });
@@ -154,17 +211,19 @@ async function relay(
       // Encoding only ever grows a body, so nothing larger than the platform's limit is worth reading.
       maxResponseBytes: responseBound ? limits.maxResponseBytes : config.maxResponseBytes,
       signal: request.signal,
+      streaming,
     },
     agents,
   ).catch((error: unknown) => {
     throw error instanceof RelayError && error.code === 'RESPONSE_TOO_LARGE' ? tooLarge() : error;
   });
-  const answerHeaders = clientResponseHeaders(upstream.rawHeaders, upstream.body.length, upstream.status);
+  const { stream } = upstream;
+  const answerHeaders = clientResponseHeaders(upstream.rawHeaders, stream ? stream.length : upstream.body.length, upstream.status);
   answerHeaders['x-request-id'] ??= requestId;
   if (limits && limits.responseSize(answerHeaders, upstream.body.length) > limits.maxResponseBytes) {
     throw tooLarge(upstream.body.length);
   }
-  return { status: upstream.status, headers: answerHeaders, body: upstream.body };
+  return stream ? { status: upstream.status, headers: answerHeaders, body: upstream.body, stream } : { status: upstream.status, headers: answerHeaders, body: upstream.body };
 }
 
 /** The request path below RELAY_BASE_PATH; a path outside it reaches no function. */

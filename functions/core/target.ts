@@ -29,7 +29,9 @@ export function resolveTarget(upstream: Upstream, apiPath: string, query: string
   if (Buffer.byteLength(apiPath) > MAX_PATH_BYTES) throw badPath(`the API path is longer than ${MAX_PATH_BYTES} bytes`);
 
   // Checked exactly as it will be appended to the base path, so `%2F...` is seen as the `//` it becomes.
-  const relative = `/${apiPath.replace(/^\//, '')}`;
+  const relative = apiPath.charCodeAt(0) === 0x2f ? apiPath : `/${apiPath}`;
+  // Most API paths are plain ASCII segments with nothing to decode: the one form to check is the path itself.
+  if (PLAIN_PATH.test(relative) && !SCHEME.test(relative)) return checkedTarget(upstream, relative, relative, query);
   checkForm(relative);
   if (/%(?![0-9A-Fa-f]{2})/.test(relative)) throw badPath('the API path contains a "%" that does not start a %XX escape');
   if (LONE_SURROGATE.test(relative)) throw badPath('the path or query is not valid Unicode');
@@ -47,7 +49,17 @@ export function resolveTarget(upstream: Upstream, apiPath: string, query: string
     checkForm(form);
   }
 
-  const encodedPath = canonical.replace(NOT_PATH_SAFE, encodeURIComponent);
+  return checkedTarget(upstream, canonical, canonical.replace(NOT_PATH_SAFE, encodeURIComponent), query);
+}
+
+/**
+ * Slash-separated segments of unreserved characters and sub-delimiters (RFC 3986) without `%`, `;` or
+ * `@`, none empty, `.` or `..`: nothing in it decodes, normalises or needs encoding.
+ */
+const PLAIN_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~!$&'()*+,=:-]+)+$/;
+
+/** The URL for a checked canonical path, itself checked once more as a URL parser reads it. */
+function checkedTarget(upstream: Upstream, canonical: string, encodedPath: string, query: string): Target {
   if (encodedPath.length > MAX_PATH_BYTES) throw badPath(`the API path is longer than ${MAX_PATH_BYTES} bytes`);
   const pathname = `${upstream.basePath}${encodedPath}`;
   const search = query === '' ? '' : `?${encodeQuery(query)}`;

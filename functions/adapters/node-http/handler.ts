@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { errorResponse, RelayError } from '../../core/errors';
 import type { Relay } from '../../core/relay';
-import { BODY_TOO_LARGE, type HeaderMap, type RelayResponse } from '../../core/types';
+import { BODY_TOO_LARGE, type CancelSignal, type HeaderMap, type RelayResponse } from '../../core/types';
 import { isPlatformHeader, NO_PLATFORM_HEADERS, type PlatformHeaders } from '../shared/platform-headers';
 
 // Node's (req, res) calling convention: the local server and Tencent SCF web functions.
@@ -29,24 +29,27 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
   const platform = options.platformHeaders ?? NO_PLATFORM_HEADERS;
   return async (req, res, requestId) => {
     // A client that goes away abandons its upstream call too: no work continues for nobody.
-    const gone = new AbortController();
+    const gone = new ClientGone();
     res.once('close', () => {
       if (!res.writableFinished) gone.abort();
     });
     let body: Buffer | typeof BODY_TOO_LARGE;
-    try {
-      body = await readBody(req, relay.maxBodyBytes, relay.bodyTimeoutMs);
-    } catch (error) {
-      if (error instanceof RelayError) {
-        // The rest of the body is not coming: answer, then close the connection it was on.
-        res.shouldKeepAlive = false;
-        writeResponse(res, relay.reject(error, req.method ?? '-'));
-      } else res.destroy(); // the client went away mid-upload: nobody is left to answer
-      return;
+    if (!hasBody(req)) body = NO_BODY;
+    else {
+      try {
+        body = await readBody(req, relay.maxBodyBytes, relay.bodyTimeoutMs);
+      } catch (error) {
+        if (error instanceof RelayError) {
+          // The rest of the body is not coming: answer, then close the connection it was on.
+          res.shouldKeepAlive = false;
+          writeResponse(res, relay.reject(error, req.method ?? '-'));
+        } else res.destroy(); // the client went away mid-upload: nobody is left to answer
+        return;
+      }
     }
     const target = req.url ?? '/';
     const mark = target.indexOf('?');
-    const response = await relay.handle({
+    const response = await relay.handleStreaming({
       method: req.method ?? 'GET',
       path: asUnicode(mark === -1 ? target : target.slice(0, mark)),
       query: asUnicode(mark === -1 ? '' : target.slice(mark + 1)),
@@ -54,11 +57,46 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
       body,
       clientIp: clientIpOf(req, options.clientIpHeader),
       protocol,
-      signal: gone.signal,
+      signal: gone,
     });
+    const { stream } = response;
+    if (stream && writeHead(res, response)) {
+      watchDelivery(res, relay.bodyTimeoutMs);
+      await stream.pipeTo(res);
+      return;
+    }
+    stream?.discard(res.headersSent ? 'BAD_UPSTREAM' : 'CLIENT_CLOSED');
     writeResponse(res, response);
     watchDelivery(res, relay.bodyTimeoutMs);
   };
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/** Aborted when the client has gone: the core's CancelSignal without an EventTarget per request. */
+class ClientGone implements CancelSignal {
+  aborted = false;
+  private listeners: (() => void)[] = [];
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    this.listeners = this.listeners.filter((each) => each !== listener);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** RFC 9112 6.3: a request has a body only if it says so, by Content-Length or Transfer-Encoding. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**
@@ -67,7 +105,8 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
  */
 function watchDelivery(res: ServerResponse, idleMs: number): void {
   const socket = res.socket;
-  if (res.writableFinished || !socket) return;
+  // All of it already handed to the kernel: nothing is left in memory for a stalled client to hold.
+  if (res.writableFinished || !socket || (res.writableEnded && socket.writableLength === 0)) return;
   // bytesWritten counts what is still queued too; less writableLength, it is what the client took.
   const sent = () => socket.bytesWritten - socket.writableLength;
   let delivered = sent();
@@ -80,21 +119,26 @@ function watchDelivery(res: ServerResponse, idleMs: number): void {
 }
 
 /**
- * Writes the answer. Headers the upstream sent that Node will not write (it checks what it sends more
- * strictly than what it parses) turn into a 502 instead of an exception.
+ * Writes the status and headers. Headers the upstream sent that Node will not write (it checks what it
+ * sends more strictly than what it parses) turn into a 502 instead of an exception; false then.
  */
-export function writeResponse(res: ServerResponse, response: RelayResponse): void {
-  if (res.destroyed || res.headersSent) return;
+function writeHead(res: ServerResponse, response: RelayResponse): boolean {
+  if (res.destroyed || res.headersSent) return false;
   try {
     res.writeHead(response.status, response.headers);
+    return true;
   } catch (error) {
     const requestId = String(response.headers['x-request-id'] ?? '-');
     const refusal = errorResponse(new RelayError('BAD_UPSTREAM', `the upstream sent a header that cannot be relayed (${(error as NodeJS.ErrnoException).code ?? 'invalid'})`), requestId);
     res.writeHead(refusal.status, refusal.headers);
     res.end(refusal.body);
-    return;
+    return false;
   }
-  res.end(response.body);
+}
+
+/** Writes a whole (buffered) answer. */
+export function writeResponse(res: ServerResponse, response: RelayResponse): void {
+  if (writeHead(res, response)) res.end(response.body);
 }
 
 /**

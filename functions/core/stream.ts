@@ -1,0 +1,68 @@
+import type { StreamedBodyFactory } from './forward';
+import type { StreamOutcome } from './types';
+
+// Streaming a large upstream body to a server's client, used by the servers only (event functions return
+// whole bodies), so it lives apart from forward.ts and stays out of the function bundles.
+
+const CUT_SHORT = 'the upstream closed the connection before the streamed response was complete (TRUNCATED)';
+
+/**
+ * The rest of a response body, after the `prefix` chunks already read, written into a sink as it
+ * arrives and no faster than the sink takes it. Bounded like a buffered body: no more than
+ * maxResponseBytes in all, and no pause longer than timeoutMs while the sink is ready for more.
+ */
+export const streamedBody: StreamedBodyFactory = (incoming, prefix, prefixBytes, declared, request) => {
+  return {
+    length: declared,
+    discard: () => incoming.destroy(),
+    pipeTo: (sink) =>
+      new Promise((resolve) => {
+        let bytes = prefixBytes;
+        let received = prefixBytes;
+        let lastReceived = -1;
+        let ended = false;
+        let reported = false;
+        const report = (outcome: StreamOutcome) => {
+          if (reported) return;
+          reported = true;
+          clearInterval(idle);
+          incoming.removeListener('data', onData);
+          sink.removeListener('drain', onDrain);
+          resolve(outcome);
+        };
+        const fail = (error: NonNullable<StreamOutcome['error']>, detail: string) => {
+          if (reported) return;
+          incoming.destroy();
+          sink.destroy();
+          report({ bytes, error, detail });
+        };
+        const onDrain = () => incoming.resume();
+        const onData = (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > request.maxResponseBytes) return fail('RESPONSE_TOO_LARGE', `the streamed response passed ${request.maxResponseBytes} bytes`);
+          bytes += chunk.length;
+          if (!sink.write(chunk)) incoming.pause();
+        };
+        // Progress is checked, not timed per chunk; a full sink (a slow client) is not the upstream's pause.
+        const idle = setInterval(() => {
+          if (!ended && received === lastReceived && !incoming.isPaused()) fail('UPSTREAM_TIMEOUT', `the streamed response paused for ${request.timeoutMs} ms`);
+          lastReceived = received;
+        }, request.timeoutMs);
+        idle.unref();
+        sink.on('drain', onDrain);
+        sink.once('finish', () => report({ bytes }));
+        sink.once('close', () => fail('CLIENT_CLOSED', 'the client went away during the streamed response'));
+        incoming.on('data', onData);
+        incoming.once('end', () => {
+          ended = true;
+          sink.end();
+        });
+        incoming.once('close', () => {
+          if (!incoming.complete) fail('UPSTREAM_UNREACHABLE', CUT_SHORT);
+        });
+        incoming.once('error', () => fail('UPSTREAM_UNREACHABLE', CUT_SHORT));
+        for (const chunk of prefix) sink.write(chunk);
+        incoming.resume();
+      }),
+  };
+};
