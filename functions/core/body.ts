@@ -1,5 +1,6 @@
 import { RelayError } from './errors';
 import { findPairs, withoutPairs } from './query';
+import { decodeStrictUtf8 } from './utf8';
 
 // Taking the API path out of a POST/PUT body without touching anything else in it. The body is never
 // parsed and re-serialised: big integers (12345678901234567890), `1.0`, key order and spacing all
@@ -11,13 +12,11 @@ export interface BodyField {
   body: Buffer;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** Bytes held as latin1 text, read as the UTF-8 a mini program sends; undefined when they are not UTF-8. */
 function utf8FromLatin1(piece: string): string | undefined {
   if (!/[^\x00-\x7f]/.test(piece)) return piece;
   try {
-    return strictUtf8.decode(Buffer.from(piece, 'latin1'));
+    return decodeStrictUtf8(Buffer.from(piece, 'latin1'));
   } catch {
     return undefined;
   }
@@ -57,7 +56,7 @@ export function takeJsonField(body: Buffer, name: string): BodyField | undefined
 /** The field's bytes as UTF-8, refused if they are not: a lenient decode would forward U+FFFD instead. */
 function strictText(bytes: Buffer, name: string): string {
   try {
-    return strictUtf8.decode(bytes);
+    return decodeStrictUtf8(bytes);
   } catch {
     throw new RelayError('BAD_PATH', `"${name}" is not valid UTF-8`);
   }

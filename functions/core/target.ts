@@ -1,5 +1,6 @@
 import type { Upstream } from './config';
 import { RelayError } from './errors';
+import { decodeStrictUtf8 } from './utf8';
 
 // Turning the client's API path into the upstream URL is the one place where a mistake makes the relay
 // an open proxy, so every check here is deliberately redundant: the path is checked in every form a
@@ -98,13 +99,12 @@ function decodedForms(path: string): string[] {
   throw badPath('the API path is encoded too many times');
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes every `%XX` run as strict UTF-8: no truncated or overlong sequences, no surrogates. */
 function decodeEscapes(text: string): string {
   return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
     try {
-      return STRICT_UTF8.decode(Buffer.from(run.replace(/%/g, ''), 'hex'));
+      return decodeStrictUtf8(Buffer.from(run.replace(/%/g, ''), 'hex'));
     } catch {
       throw badPath('the API path has %XX escapes that are not valid UTF-8');
     }

@@ -1,6 +1,7 @@
 import { RelayError } from '../../core/errors';
 import type { PlatformLimits } from '../../core/relay';
 import { BODY_TOO_LARGE, type HeaderMap, type RelayResponse } from '../../core/types';
+import { decodeStrictUtf8 } from '../../core/utf8';
 import { isPlatformHeader, type PlatformHeaders } from '../shared/platform-headers';
 
 // Pieces every event-style runtime shares: the request arrives as a JSON document (headers as a map,
@@ -8,7 +9,6 @@ import { isPlatformHeader, type PlatformHeaders } from '../shared/platform-heade
 
 export type Json = Record<string, unknown>;
 
-const strictUtf8Text = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The event as an object: FC hands over a Buffer of JSON, some runtimes a string, others an object.
@@ -18,7 +18,7 @@ export function parseEvent(raw: unknown): Json | undefined {
   let value = raw;
   if (raw instanceof Uint8Array || typeof raw === 'string') {
     try {
-      value = JSON.parse(typeof raw === 'string' ? raw : strictUtf8Text.decode(raw));
+      value = JSON.parse(typeof raw === 'string' ? raw : decodeStrictUtf8(raw, true));
     } catch {
       return undefined;
     }
@@ -139,7 +139,6 @@ function firstHeader(headers: HeaderMap, name: string): string | undefined {
 
 // Bodies of these types travel as plain strings when they are valid UTF-8; anything else is base64.
 const TEXTUAL = /^(text\/|application\/(json|[\w.+-]*\+json|xml|[\w.+-]*\+xml|x-www-form-urlencoded|javascript|ecmascript)\b)/i;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface EncodedBody {
   body: string;
@@ -153,7 +152,7 @@ export interface EncodedBody {
 export function encodeBody(headers: Record<string, string | string[]>, body: Buffer): EncodedBody {
   if (isTextual(headers)) {
     try {
-      return { body: strictUtf8.decode(body), isBase64Encoded: false };
+      return { body: decodeStrictUtf8(body), isBase64Encoded: false };
     } catch {
       // Declared as text but not UTF-8 (GBK, Latin-1): only base64 keeps the bytes.
     }
