@@ -1,5 +1,6 @@
 import { buildSync } from 'esbuild';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -139,6 +140,8 @@ describe('the safety net, for what no rule foresaw', () => {
         const id = request.headers['x-request-id'];
         if (request.query === 'throw') setTimeout(() => { throw new Error('a bug in a callback'); }, 5);
         else if (request.query === 'reject') Promise.reject(new Error('a forgotten promise'));
+        else if (request.query === 'hold') setTimeout(() => resolve(ok(id)), 300);
+        else if (request.query === 'throw-later') setTimeout(() => { throw new Error('a bug while another request is in flight'); }, 100);
         else resolve(ok(id));
       }),
     };
@@ -165,6 +168,21 @@ describe('the safety net, for what no rule foresaw', () => {
     for (let waited = 0; !logged() && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(JSON.parse(logged()!)).toMatchObject({ level: 'error', event, requestId: `req-${query}` });
     expect((await send(server.base, '/get?fine')).status).toBe(200);
+    expect(server.child.exitCode).toBeNull();
+  });
+
+  test('with several requests in flight it cannot tell whose error it was: it lists them and answers none in its place', async () => {
+    const held = send(server.base, '/get?hold', { headers: { 'x-request-id': 'req-held' } });
+    const broken = http.get(`${server.base}/get?throw-later`, { headers: { 'x-request-id': 'req-broken' }, agent: false });
+    broken.on('error', () => undefined);
+    const logged = () => server.output().split('\n').find((text) => text.includes('a bug while another request'));
+    for (let waited = 0; !logged() && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    const line = JSON.parse(logged()!);
+    expect(line).toMatchObject({ level: 'error', event: 'uncaughtException', requestId: null });
+    expect([...line.inFlight].sort()).toEqual(['req-broken', 'req-held']);
+    // The other request is not answered in the broken one's place: it completes as its own.
+    expect((await held).status).toBe(200);
+    broken.destroy();
     expect(server.child.exitCode).toBeNull();
   });
 });

@@ -1,3 +1,6 @@
+import fc from 'fast-check';
+import { bufferedSink, formatRequestLog, LOG_BACKLOG_BYTES, type RequestLog } from '../functions/core/log';
+import { redactQuery } from '../functions/core/query';
 import { echo, send, startRelay, startUpstream } from './helpers/servers';
 
 // One JSON line per request; secrets never reach it.
@@ -44,4 +47,67 @@ test('RELAY_LOG=0 silences the request log', async () => {
     await relay.close();
     await upstream.close();
   }
+});
+
+// The line is built by hand for speed; it must stay exactly what JSON.stringify would write.
+describe('formatRequestLog', () => {
+  const entry = (overrides: Partial<RequestLog>): RequestLog => ({
+    requestId: 'r', fn: 'get', method: 'GET', path: undefined, query: undefined, status: 200, ms: 1.5, bytesIn: 0, bytesOut: 2, error: undefined, detail: undefined, ...overrides,
+  });
+  const expected = (value: RequestLog, time: string) => {
+    const { requestId, fn, method, path, query, status, ms, bytesIn, bytesOut, error, detail } = value;
+    return JSON.stringify({ time, requestId, fn, method, path, query: query === undefined ? undefined : redactQuery(query), status, ms, bytesIn, bytesOut, error, detail });
+  };
+
+  test('equals JSON.stringify of the same fields for any text, quotes, controls and lone surrogates included', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 40 });
+    fc.assert(
+      fc.property(text, text, fc.option(text, { nil: undefined }), fc.option(text, { nil: undefined }), fc.option(text, { nil: undefined }), fc.integer({ min: 100, max: 599 }), fc.double({ min: 0, max: 1e6, noNaN: true }), (requestId, method, path, query, detail, status, ms) => {
+        const value = entry({ requestId, method, path, query, detail, error: detail === undefined ? undefined : 'INTERNAL', status, ms: Math.round(ms * 10) / 10 });
+        expect(formatRequestLog(value, '2026-12-01T00:00:00.000Z')).toBe(expected(value, '2026-12-01T00:00:00.000Z'));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('stamps the current time', () => {
+    const line = JSON.parse(formatRequestLog(entry({})));
+    expect(Math.abs(Date.parse(line.time) - Date.now())).toBeLessThan(1000);
+  });
+});
+
+describe('bufferedSink (servers)', () => {
+  const output = (writableLength = 0) => ({ writes: [] as string[], writableLength, write(text: string) { this.writes.push(text); } });
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  test('writes the lines of one event-loop turn in one write, each ending in a newline', async () => {
+    const out = output();
+    const sink = bufferedSink(out);
+    sink('{"a":1}');
+    sink('{"a":2}');
+    expect(out.writes).toEqual([]);
+    await nextTurn();
+    expect(out.writes).toEqual(['{"a":1}\n{"a":2}\n']);
+    sink('{"a":3}');
+    await nextTurn();
+    expect(out.writes).toEqual(['{"a":1}\n{"a":2}\n', '{"a":3}\n']);
+  });
+
+  test('drops lines while the output holds more than LOG_BACKLOG_BYTES unwritten, then says how many', async () => {
+    const out = output(LOG_BACKLOG_BYTES + 1);
+    const sink = bufferedSink(out);
+    sink('{"a":1}');
+    sink('{"a":2}');
+    await nextTurn();
+    sink('{"a":3}');
+    await nextTurn();
+    expect(out.writes).toEqual([]);
+    out.writableLength = 0;
+    sink('{"a":4}');
+    await nextTurn();
+    expect(out.writes).toHaveLength(1);
+    const [warning, line] = out.writes[0]!.trim().split('\n').map((text) => JSON.parse(text));
+    expect(warning).toMatchObject({ level: 'warn', event: 'logLinesDropped', count: 3 });
+    expect(line).toEqual({ a: 4 });
+  });
 });

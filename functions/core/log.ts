@@ -33,23 +33,48 @@ export const stdoutSink: LogSink = (line) => {
   process.stdout.write(`${line}\n`);
 };
 
+/** Where a server's lines go: process.stdout, or anything that says how much it still holds unwritten. */
+export interface LogOutput {
+  write(text: string): unknown;
+  readonly writableLength: number;
+}
+
+/** Unwritten log text a server may hold before it drops lines (a log reader that stopped reading). */
+export const LOG_BACKLOG_BYTES = 4 * 1024 * 1024;
+
 /**
  * For long-running servers: the lines of one event-loop turn go out in one write, instead of a system
- * call per request. Anything pending is written synchronously when the process exits.
+ * call per request. If the output stops taking them (a full pipe nobody reads), lines are dropped past
+ * LOG_BACKLOG_BYTES rather than held without bound, and a line says how many. Anything pending is
+ * written when the process exits.
  */
-export function bufferedSink(write: (text: string) => void = (text) => void process.stdout.write(text)): LogSink {
+export function bufferedSink(output: LogOutput = process.stdout): LogSink {
   let pending = '';
+  let dropped = 0;
   const flush = () => {
     if (pending === '') return;
-    const text = pending;
+    if (output.writableLength > LOG_BACKLOG_BYTES) {
+      dropped += countLines(pending);
+    } else {
+      if (dropped > 0) {
+        pending = `{"time":"${isoNow()}","level":"warn","event":"logLinesDropped","count":${dropped}}\n${pending}`;
+        dropped = 0;
+      }
+      output.write(pending);
+    }
     pending = '';
-    write(text);
   };
   process.once('exit', flush);
   return (line) => {
     if (pending === '') setImmediate(flush);
     pending += `${line}\n`;
   };
+}
+
+function countLines(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+  return count;
 }
 
 /** Strings that JSON.stringify would print as they are between quotes. */

@@ -49,13 +49,15 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
     }
     const target = req.url ?? '/';
     const mark = target.indexOf('?');
+    // Read before the platform's headers are taken out: one of them may name the caller.
+    const clientIp = clientIpOf(req, options.clientIpHeader);
     const response = await relay.handleStreaming({
       method: req.method ?? 'GET',
       path: asUnicode(mark === -1 ? target : target.slice(0, mark)),
       query: asUnicode(mark === -1 ? '' : target.slice(mark + 1)),
       headers: forwardable(req.headers, platform, requestId),
       body,
-      clientIp: clientIpOf(req, options.clientIpHeader),
+      clientIp,
       protocol,
       signal: gone,
     });
@@ -190,21 +192,24 @@ function readBody(req: IncomingMessage, limit: number, idleMs: number): Promise<
   });
 }
 
-/** The client's headers less the platform's own, with the request id the server chose for this request. */
+/**
+ * The client's headers less the platform's own, with the request id the server chose for this request.
+ * Node's map is ours to change and has no prototype (`__proto__` is an ordinary name), so it is edited in
+ * place rather than copied.
+ */
 function forwardable(headers: IncomingHttpHeaders, platform: PlatformHeaders, requestId: string): HeaderMap {
-  // Node's header map has no prototype either, so `__proto__` arrives as an ordinary name.
-  const result: HeaderMap = Object.create(null);
-  for (const name of Object.keys(headers)) {
-    if (!isPlatformHeader(platform, name)) result[name] = headers[name];
+  if (platform !== NO_PLATFORM_HEADERS) {
+    for (const name of Object.keys(headers)) if (isPlatformHeader(platform, name)) delete headers[name];
   }
-  result['x-request-id'] = requestId;
-  return result;
+  headers['x-request-id'] = requestId;
+  return headers;
 }
 
 function clientIpOf(req: IncomingMessage, header: string | undefined): string | undefined {
   const named = header === undefined ? undefined : req.headers[header];
   if (typeof named === 'string' && /^[0-9a-fA-F.:]{2,45}$/.test(named.trim())) return named.trim();
-  return req.socket.remoteAddress?.replace(/^::ffff:/, '');
+  const address = req.socket.remoteAddress;
+  return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 /** Node hands us the request line as latin1 text; raw UTF-8 bytes in it are turned back into characters. */

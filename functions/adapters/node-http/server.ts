@@ -6,7 +6,7 @@ import { pickRequestId } from '../../core/headers';
 import type { Relay } from '../../core/relay';
 import type { RelayResponse } from '../../core/types';
 import { nodeHandler, writeResponse, type NodeHandler, type NodeHandlerOptions } from './handler';
-import { answerUnexpected, requestScope } from './safety-net';
+import { answerUnexpected, trackRequest } from './safety-net';
 
 // One HTTP server for all four functions, routed by the first path segment (`/get`, `/post`, ...).
 // Used by `npm start`, by SCF web functions, and by anyone who runs the relay as a plain Node service.
@@ -55,12 +55,14 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
         if (--holds === 0 && maxInflight !== undefined) inflight--;
       };
       busy.set(req.socket, req);
+      const scope = { requestId, res };
+      const untrack = trackRequest(scope);
       res.once('close', () => {
         busy.delete(req.socket);
+        untrack();
         release();
       });
-      const scope = { requestId, res };
-      requestScope.run(scope, () => route.handle(req, res, requestId)).then(release, (error: unknown) => {
+      route.handle(req, res, requestId).then(release, (error: unknown) => {
         release();
         // Every known failure is answered inside the handler; this one was not foreseen.
         answerUnexpected('handlerRejected', error, scope);
