@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { Upstream } from './config';
 import { RelayError } from './errors';
 import type { CancelSignal, StreamedBody } from './types';
 
@@ -66,7 +67,9 @@ export function createAgents(tls: https.AgentOptions = {}): Agents {
 export const defaultAgents: Agents = createAgents();
 
 export interface UpstreamRequest {
-  url: URL;
+  upstream: Upstream;
+  /** Path and query, already checked to stay on the upstream (target.ts). */
+  path: string;
   method: string;
   headers: http.OutgoingHttpHeaders;
   body: Buffer | undefined;
@@ -135,9 +138,9 @@ class ClientGoneError extends Error {}
 
 function attempt(request: UpstreamRequest, deadline: number, agents: Agents, freshConnection = false): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const { url, signal } = request;
+    const { upstream, signal } = request;
     if (signal?.aborted) return reject(new ClientGoneError());
-    const secure = url.protocol === 'https:';
+    const secure = upstream.protocol === 'https:';
     const client = secure ? https : http;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -157,11 +160,11 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
     const badUpstream = (message: string) => new RelayError('BAD_UPSTREAM', message);
 
     const outgoing = client.request({
-      protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port || (secure ? 443 : 80),
+      protocol: upstream.protocol,
+      hostname: upstream.hostname,
+      port: upstream.port,
       method: request.method,
-      path: url.pathname + url.search,
+      path: request.path,
       headers: request.headers,
       // A one-off agent guarantees a new connection for the retry; the pooled ones may all be stale.
       agent: freshConnection ? false : secure ? agents.https : agents.http,

@@ -179,10 +179,11 @@ async function relay(
   }
   checkAppId(config.allowAppIds, config.allowDevtools, request.headers);
   const located = locateApiPath(endpoint, config.pathParam, withoutBasePath(config.basePath, request.path), request.query, request.headers, request.body);
-  const { url, segments } = resolveTarget(config.upstream, located.apiPath, located.query);
-  entry.path = url.pathname;
-  entry.query = url.search.slice(1);
-  checkPathAllowed(config.allowPaths, segments);
+  const target = resolveTarget(config.upstream, located.apiPath, located.query);
+  const pathAndQuery = target.pathname + target.search;
+  entry.path = target.pathname;
+  entry.query = target.search.slice(1);
+  if (config.allowPaths) checkPathAllowed(config.allowPaths, target.segments);
   const headers = upstreamRequestHeaders(request.headers, {
     upstreamHost: config.upstream.host,
     requestId,
@@ -191,7 +192,7 @@ async function relay(
     publicHost: config.publicHost,
     bodyLength: located.body?.length,
   });
-  if (config.signingSecret) Object.assign(headers, signatureHeaders(config.signingSecret, endpoint.method, url.pathname + url.search, located.body, headers));
+  if (config.signingSecret) Object.assign(headers, signatureHeaders(config.signingSecret, endpoint.method, pathAndQuery, located.body, headers));
 
   const responseBound = limits !== undefined && limits.maxResponseBytes < config.maxResponseBytes;
   const tooLarge = (size?: number) => {
@@ -203,7 +204,8 @@ async function relay(
   };
   const upstream = await forward(
     {
-      url,
+      upstream: config.upstream,
+      path: pathAndQuery,
       method: endpoint.method,
       headers,
       body: located.body,

@@ -12,6 +12,9 @@ const MAX_DECODE_LAYERS = 4;
 
 export interface Target {
   url: URL;
+  /** `url.pathname` and `url.search`, as checked: read once here rather than through the URL's getters. */
+  pathname: string;
+  search: string;
   /**
    * The API path's segments, each decoded exactly once: what the upstream gets when it decodes the
    * forwarded path, so what the allow list must be matched against.
@@ -78,7 +81,15 @@ function checkedTarget(upstream: Upstream, canonical: string, encodedPath: strin
   ) {
     throw badPath('the API path does not stay under the configured upstream');
   }
-  return { url, segments: canonical.slice(1).split('/') };
+  return {
+    url,
+    pathname,
+    search,
+    // Only an allow list needs them.
+    get segments() {
+      return canonical.slice(1).split('/');
+    },
+  };
 }
 
 function badPath(message: string): RelayError {
