@@ -20,7 +20,7 @@ export interface Agents {
  */
 export const IDLE_SOCKET_MS = 4_000;
 
-const AGENT_OPTIONS = {
+export const AGENT_OPTIONS = {
   keepAlive: true,
   // Reuse the most recently used socket first: it is the least likely to have been closed upstream.
   scheduling: 'lifo',

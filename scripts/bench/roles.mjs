@@ -1,8 +1,7 @@
-// The processes a benchmark run starts, one role each, so every proxy's CPU can be read on its own:
-//   node roles.mjs upstream [--tls]                a backend: small JSON, an echo, a 100 KB and a 5 MB image
-//   node roles.mjs forward-node <upstream>         bare node:http forwarder with a keep-alive agent
-//   node roles.mjs forward-got <upstream>          the same with got
-//   node roles.mjs forward-fresh <upstream>        a new connection per request, as the original PHP proxy
+// The processes a benchmark run starts, one role each, so every proxy's CPU can be read on its own
+// (the bare node:http forwarder, the baseline, is bare-forwarder.mjs):
+//   node roles.mjs upstream [--tls]                a backend: small JSON, an echo, 100 KB and 3 MB images
+//   node roles.mjs forward-got <upstream>          a forwarder written with got, the client the project began with
 //   node roles.mjs delay-hop <port> <ms>           a TCP hop adding <ms> each way (a cross-border link)
 // Each prints "listening <port>" once ready. The forwarders take the relay's path style: /get/<api path>.
 import { randomBytes } from 'node:crypto';
@@ -12,6 +11,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BARE_AGENT_OPTIONS } from './bare-forwarder.mjs';
 
 const TLS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'tls');
 const [role, ...args] = process.argv.slice(2);
@@ -20,15 +20,16 @@ const ready = (server) => server.listen(0, '127.0.0.1', () => console.log(`liste
 function upstream(tls) {
   const small = Buffer.from(JSON.stringify({ id: 1, name: '张三', tags: ['a', 'b'], ok: true }));
   const image100k = randomBytes(100 * 1024);
-  const image5m = randomBytes(5 * 1024 * 1024);
+  const image3m = randomBytes(3 * 1024 * 1024);
   const handler = (req, res) => {
     const chunks = [];
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
-      if (req.url.startsWith('/img/100k')) return res.writeHead(200, { 'content-type': 'image/png' }).end(image100k);
-      if (req.url.startsWith('/img/5m')) return res.writeHead(200, { 'content-type': 'image/png' }).end(image5m);
-      if (req.method === 'POST') return res.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.concat(chunks));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(small);
+      if (req.url.startsWith('/img/100k')) return res.writeHead(200, { 'content-type': 'image/png', 'content-length': image100k.length }).end(image100k);
+      if (req.url.startsWith('/img/3m')) return res.writeHead(200, { 'content-type': 'image/png', 'content-length': image3m.length }).end(image3m);
+      // Content-Length set, as frameworks (Express, Laravel) do for bodies they hold whole.
+      const body = req.method === 'POST' ? Buffer.concat(chunks) : small;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
     });
   };
   const server = tls
@@ -41,25 +42,6 @@ function upstream(tls) {
 /** `/get/api/x?q` -> `/api/x?q`: the relay's path style without any of its checks. */
 const upstreamPath = (url) => url.replace(/^\/[^/?]+/, '') || '/';
 
-function forwardNode(base, fresh) {
-  const target = new URL(base);
-  const client = target.protocol === 'https:' ? https : http;
-  const agent = fresh ? false : new client.Agent({ keepAlive: true, maxSockets: 256 });
-  const ca = target.protocol === 'https:' ? readFileSync(path.join(TLS_DIR, 'cert.pem')) : undefined;
-  const server = http.createServer((req, res) => {
-    const headers = { ...req.headers, host: target.host };
-    delete headers.connection;
-    const outgoing = client.request({ hostname: target.hostname, port: target.port, path: upstreamPath(req.url), method: req.method, headers, agent, ca }, (incoming) => {
-      res.writeHead(incoming.statusCode, incoming.headers);
-      incoming.pipe(res);
-    });
-    outgoing.on('error', () => res.writeHead(502).end());
-    req.pipe(outgoing);
-  });
-  server.keepAliveTimeout = 60_000;
-  ready(server);
-}
-
 async function forwardGot(base) {
   const { default: got } = await import('got');
   const client = got.extend({
@@ -69,7 +51,7 @@ async function forwardGot(base) {
     decompress: false,
     retry: { limit: 0 },
     responseType: 'buffer',
-    agent: { http: new http.Agent({ keepAlive: true, maxSockets: 256 }), https: new https.Agent({ keepAlive: true, maxSockets: 256 }) },
+    agent: { http: new http.Agent(BARE_AGENT_OPTIONS), https: new https.Agent(BARE_AGENT_OPTIONS) },
   });
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -110,8 +92,6 @@ function delayHop(port, ms) {
 }
 
 if (role === 'upstream') upstream(args.includes('--tls'));
-else if (role === 'forward-node') forwardNode(args[0], false);
-else if (role === 'forward-fresh') forwardNode(args[0], true);
 else if (role === 'forward-got') await forwardGot(args[0]);
 else if (role === 'delay-hop') delayHop(args[0], Number(args[1]));
 else {

@@ -161,17 +161,23 @@ export function encodeBody(headers: Record<string, string | string[]>, body: Buf
 }
 
 function isTextual(headers: Record<string, string | string[]>): boolean {
-  const encoding = [headers['content-encoding']].flat()[0];
+  const encoding = firstOf(headers['content-encoding']);
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
-  return TEXTUAL.test([headers['content-type']].flat()[0]?.trim() ?? '');
+  return TEXTUAL.test(firstOf(headers['content-type'])?.trim() ?? '');
+}
+
+function firstOf(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
 }
 
 /** Bytes the platform must carry for this response: base64 grows a body by a third. */
 export function encodedSize(headers: Record<string, string | string[]>, bodyLength: number): number {
   const body = isTextual(headers) ? bodyLength : Math.ceil(bodyLength / 3) * 4;
   let headerBytes = 0;
-  for (const [name, value] of Object.entries(headers)) {
-    for (const item of [value].flat()) headerBytes += name.length + item.length + 4;
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (typeof value === 'string') headerBytes += name.length + value.length + 4;
+    else for (const item of value) headerBytes += name.length + item.length + 4;
   }
   return body + headerBytes;
 }
@@ -187,9 +193,10 @@ export function eventLimits(platform: string, maxRequestBytes: number, maxRespon
  */
 export function singleValueHeaders(headers: Record<string, string | string[]>): Record<string, string> {
   const result: Record<string, string> = Object.create(null);
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
     if (name === 'content-length') continue;
-    result[name] = [value].flat().join(', ');
+    const value = headers[name]!;
+    result[name] = typeof value === 'string' ? value : value.join(', ');
   }
   return result;
 }
