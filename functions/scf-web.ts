@@ -8,7 +8,7 @@ import { loadConfig } from './core/config';
 import { ENDPOINTS } from './core/endpoints';
 import { bufferedSink } from './core/log';
 import { createRelay } from './core/relay';
-import { streamedBody } from './core/stream';
+import { serverBodies } from './core/stream';
 
 // A bad configuration is answered as a CONFIG error on every request rather than by exiting: a
 // crashing web function only shows the client an opaque platform error.
@@ -16,7 +16,7 @@ installSafetyNet();
 const config = loadConfig(process.env);
 // One write per event-loop turn for all request lines: a server answers many requests per turn.
 const log = bufferedSink();
-const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { log, streaming: streamedBody }));
+const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { log, streaming: serverBodies }));
 const server = createRelayServer(relays, {
   protocol: 'https',
   platformHeaders: TENCENT_SCF_HEADERS,

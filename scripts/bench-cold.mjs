@@ -10,13 +10,15 @@
 //   first    ms from process start until the first relayed response (an FC 3.0 event to a loopback
 //            upstream, logging on as deployed): cold start plus one real request
 // The baseline is a file holding only `require('node:http'); require('node:https'); require('node:zlib')`,
-// loaded the same way, so both pay the same module-loader costs.
+// loaded the same way, so both pay the same module-loader costs. got@14, bundled the way the functions
+// are, is measured beside them: it is what the project would ship if it forwarded with got.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
 
 const FUNCTIONS = ['get', 'post', 'put', 'getDownImg'];
 const WARMUP = 2;
@@ -48,6 +50,9 @@ export async function coldStart({ runs = 15, distDir = 'dist' } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mp-relay-cold-'));
   const baselineFile = path.join(dir, 'node-modules.js');
   writeFileSync(baselineFile, "require('node:http');\nrequire('node:https');\nrequire('node:zlib');\n");
+  const gotFile = path.join(dir, 'got.js');
+  writeFileSync(path.join(dir, 'got-entry.mjs'), "export { default as got } from 'got';\n");
+  await build({ entryPoints: [path.join(dir, 'got-entry.mjs')], outfile: gotFile, bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, nodePaths: [path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules')], logLevel: 'silent' });
 
   // spawnSync blocks this process, so the upstream answers from a process of its own.
   const upstream = spawn(
@@ -59,6 +64,7 @@ export async function coldStart({ runs = 15, distDir = 'dist' } = {}) {
   const targets = [
     { name: 'Node: http + https + zlib', file: baselineFile, mode: 'load', fn: 'get' },
     ...FUNCTIONS.map((fn) => ({ name: `dist/${fn}`, file: path.resolve(distDir, fn, 'index.js'), mode: 'relay', fn })),
+    { name: 'got@14, bundled (comparison)', file: gotFile, mode: 'load', fn: 'get', sized: true },
   ].map((target) => ({ ...target, samples: [] }));
   const once = ({ file, mode, fn }) => {
     const method = { post: 'POST', put: 'PUT' }[fn] ?? 'GET';
@@ -75,9 +81,10 @@ export async function coldStart({ runs = 15, distDir = 'dist' } = {}) {
     }
     const [baseline] = targets;
     const baselineRequire = median(baseline.samples.map((sample) => sample.require)).median;
-    return targets.map(({ name, file, mode, samples }) => {
+    return targets.map(({ name, file, mode, samples, sized }) => {
       const stat = (key) => median(samples.map((sample) => sample[key]));
       const row = { name, ready: stat('ready'), require: stat('require'), first: mode === 'relay' ? stat('first') : undefined };
+      if (sized) return { ...row, bytes: statSync(file).size, gzip: gzipSync(readFileSync(file)).length };
       if (mode !== 'relay') return row;
       const bytes = statSync(file).size;
       // Per run, so the machine's moment is the same for both; then the median of those differences.

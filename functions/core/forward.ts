@@ -26,7 +26,7 @@ export const AGENT_OPTIONS = {
   scheduling: 'lifo',
   maxSockets: 256,
   // As many idle sockets as busy ones: a lower cap makes a burst of concurrent requests close and
-  // reopen connections (measured: a third of the throughput lost at 64 concurrent, docs/benchmarks.md).
+  // reopen connections once it is over, and pay the handshakes again on the next burst.
   maxFreeSockets: 256,
   timeout: IDLE_SOCKET_MS,
 } as const;
@@ -83,7 +83,7 @@ export interface UpstreamRequest {
    * buffer (what event functions need: they return the whole body at once, and their bundles stay
    * without the streaming code).
    */
-  streaming?: { above: number; body: StreamedBodyFactory };
+  streaming?: { above: number; bodies: ServerBodies };
 }
 
 export interface UpstreamResponse {
@@ -209,7 +209,7 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
         incoming.removeListener('close', onClose);
         incoming.pause();
         settled = true;
-        resolve({ status, rawHeaders: incoming.rawHeaders, body: EMPTY, stream: streaming!.body(incoming, chunks, size, declared, request) });
+        resolve({ status, rawHeaders: incoming.rawHeaders, body: EMPTY, stream: streaming!.bodies.streamed(incoming, chunks, size, declared, request) });
       };
       const onData = (chunk: Buffer) => {
         size += chunk.length;
@@ -220,8 +220,15 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
         chunks.push(chunk);
         if (streaming && size > streaming.above) stream();
       };
-      // One chunk (most small answers) is used as it is; several are joined once.
-      const onEnd = () => settle(undefined, { status, rawHeaders: incoming.rawHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+      // One chunk (most small answers) is used as it is. Several are joined once for event functions,
+      // which return one body; a server writes them as they are.
+      const onEnd = () =>
+        settle(
+          undefined,
+          chunks.length > 1 && streaming
+            ? { status, rawHeaders: incoming.rawHeaders, body: EMPTY, stream: streaming.bodies.held(chunks, size) }
+            : { status, rawHeaders: incoming.rawHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) },
+        );
       // After the headers, any failure of the stream means the body we hold is incomplete.
       const onFailure = () => settle(truncated());
       const onClose = () => {
@@ -243,8 +250,13 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
 
 const truncated = () => Object.assign(new Error('the upstream closed the connection before the response was complete'), { code: 'TRUNCATED' });
 
-/** Makes the StreamedBody of a response whose first `prefix` chunks have been read already (stream.ts). */
-export type StreamedBodyFactory = (incoming: http.IncomingMessage, prefix: Buffer[], prefixBytes: number, declared: number | undefined, limits: { maxResponseBytes: number; timeoutMs: number }) => StreamedBody;
+/** How servers send bodies without holding or joining them (stream.ts); event functions have none. */
+export interface ServerBodies {
+  /** A body still arriving, whose first `prefix` chunks have been read already. */
+  streamed(incoming: http.IncomingMessage, prefix: Buffer[], prefixBytes: number, declared: number | undefined, limits: { maxResponseBytes: number; timeoutMs: number }): StreamedBody;
+  /** A body received whole, in the pieces it came in. */
+  held(chunks: Buffer[], size: number): StreamedBody;
+}
 
 function declaredLength(value: string | undefined): number | undefined {
   return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;

@@ -73,6 +73,8 @@ export interface ForwardContext {
   publicHost: string | undefined;
   /** Length of the body sent upstream; undefined when no body is sent. */
   bodyLength: number | undefined;
+  /** RelayRequest.headersParsed: names and values are known to be valid already. */
+  headersParsed?: boolean;
 }
 
 /** A client-supplied x-request-id if it is sane, otherwise a new one. */
@@ -92,10 +94,7 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
   for (const name of Object.keys(client)) {
     const value = client[name];
     if (value === undefined) continue;
-    if (!TOKEN.test(name)) throw new RelayError('BAD_HEADER', `the header name ${JSON.stringify(name.slice(0, 64))} is not valid`);
-    if (typeof value === 'string' ? INVALID_VALUE.test(value) : value.some((item) => INVALID_VALUE.test(item))) {
-      throw new RelayError('BAD_HEADER', `the value of header ${name} is not valid Latin-1 text (or holds control characters)`);
-    }
+    if (!context.headersParsed) checkHeader(name, value);
     if (HOP_BY_HOP.has(name) || REPLACED_ON_REQUEST.has(name) || dropped.has(name)) continue;
     // CGI-style backends (PHP, WSGI) read `X_Forwarded_For` and `X-Forwarded-For` as one name, so the
     // relay's own names are compared with `_` read as `-`. x-relay-* carry its signature: never a client's.
@@ -147,6 +146,14 @@ export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength:
   // of unstated length goes chunked.
   if (bodyLength !== undefined && !(status === 204 || status === 304 || (status >= 100 && status < 200))) headers['content-length'] = String(bodyLength);
   return headers;
+}
+
+/** BAD_HEADER for what no HTTP parser would have let through. */
+function checkHeader(name: string, value: string | string[]): void {
+  if (!TOKEN.test(name)) throw new RelayError('BAD_HEADER', `the header name ${JSON.stringify(name.slice(0, 64))} is not valid`);
+  if (typeof value === 'string' ? INVALID_VALUE.test(value) : value.some((item) => INVALID_VALUE.test(item))) {
+    throw new RelayError('BAD_HEADER', `the value of header ${name} is not valid Latin-1 text (or holds control characters)`);
+  }
 }
 
 const NONE: ReadonlySet<string> = new Set();

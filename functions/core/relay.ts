@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { takeFormField, takeJsonField, type BodyField } from './body';
 import { DEFAULTS, type ConfigResult, type RelayConfig } from './config';
 import { errorResponse, RelayError } from './errors';
-import { defaultAgents, forward, type Agents, type StreamedBodyFactory, type UpstreamRequest } from './forward';
+import { defaultAgents, forward, type Agents, type ServerBodies, type UpstreamRequest } from './forward';
 import { checkAppId, checkPathAllowed } from './guards';
 import { clientResponseHeaders, pickRequestId, upstreamRequestHeaders } from './headers';
 import { formatRequestLog, stdoutSink, type LogSink, type RequestLog } from './log';
@@ -63,8 +63,8 @@ export interface RelayDeps {
   agents?: Agents;
   log?: LogSink;
   makeRequestId?: () => string;
-  /** `streamedBody` from stream.ts, given by servers; without it `handleStreaming` buffers like `handle`. */
-  streaming?: StreamedBodyFactory;
+  /** `serverBodies` from stream.ts, given by servers; without it `handleStreaming` buffers like `handle`. */
+  streaming?: ServerBodies;
 }
 
 export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps: RelayDeps = {}): Relay {
@@ -93,7 +93,7 @@ export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps
     log(formatRequestLog(entry));
   };
 
-  const streaming = deps.streaming && { above: STREAM_ABOVE_BYTES, body: deps.streaming };
+  const streaming = deps.streaming && { above: STREAM_ABOVE_BYTES, bodies: deps.streaming };
   const handle = async (request: RelayRequest, limits: PlatformLimits | undefined, streaming: UpstreamRequest['streaming']): Promise<RelayResponse> => {
     const started = performance.now();
     const requestId = pickRequestId(request.headers, makeRequestId);
@@ -191,6 +191,7 @@ async function relay(
     protocol: request.protocol,
     publicHost: config.publicHost,
     bodyLength: located.body?.length,
+    headersParsed: request.headersParsed,
   });
   if (config.signingSecret) Object.assign(headers, signatureHeaders(config.signingSecret, endpoint.method, pathAndQuery, located.body, headers));
 

@@ -1,8 +1,10 @@
-import type { StreamedBodyFactory } from './forward';
-import type { StreamOutcome } from './types';
+import type { Writable } from 'node:stream';
+import type { ServerBodies } from './forward';
+import type { StreamedBody, StreamOutcome } from './types';
 
-// Streaming a large upstream body to a server's client, used by the servers only (event functions return
-// whole bodies), so it lives apart from forward.ts and stays out of the function bundles.
+// How servers send upstream bodies: a large one as it arrives, a whole one in the pieces it came in.
+// Event functions return one joined body instead, so this lives apart from forward.ts and stays out of
+// the function bundles.
 
 const CUT_SHORT = 'the upstream closed the connection before the streamed response was complete (TRUNCATED)';
 
@@ -11,7 +13,7 @@ const CUT_SHORT = 'the upstream closed the connection before the streamed respon
  * arrives and no faster than the sink takes it. Bounded like a buffered body: no more than
  * maxResponseBytes in all, and no pause longer than timeoutMs while the sink is ready for more.
  */
-export const streamedBody: StreamedBodyFactory = (incoming, prefix, prefixBytes, declared, request) => {
+const streamed: ServerBodies['streamed'] = (incoming, prefix, prefixBytes, declared, request) => {
   return {
     length: declared,
     discard: () => incoming.destroy(),
@@ -66,3 +68,19 @@ export const streamedBody: StreamedBodyFactory = (incoming, prefix, prefixBytes,
       }),
   };
 };
+
+/** Writes the pieces in one go (one writev) and ends; resolves once the client has it all, or has gone. */
+const held = (chunks: Buffer[], size: number): StreamedBody => ({
+  length: size,
+  discard: () => undefined,
+  pipeTo: (sink: Writable) =>
+    new Promise<StreamOutcome>((resolve) => {
+      sink.once('finish', () => resolve({ bytes: size }));
+      sink.once('close', () => resolve({ bytes: size, error: 'CLIENT_CLOSED', detail: 'the client went away before the answer was delivered' }));
+      sink.cork();
+      for (const chunk of chunks) sink.write(chunk);
+      sink.end();
+    }),
+});
+
+export const serverBodies: ServerBodies = { streamed, held };

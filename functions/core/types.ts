@@ -17,6 +17,12 @@ export interface RelayRequest {
   /** Raw query string without the leading `?` (`''` when there is none). */
   query: string;
   headers: HeaderMap;
+  /**
+   * The headers came through Node's HTTP parser, which refuses everything BAD_HEADER stands for (names
+   * that are not tokens, control characters in values), so they need no second check. Event adapters
+   * leave it unset: no parser has seen an event's headers.
+   */
+  headersParsed?: boolean;
   body: Buffer | typeof BODY_TOO_LARGE;
   /** The caller's address, for x-forwarded-for. */
   clientIp?: string;

@@ -2,7 +2,7 @@ import { loadConfig } from '../core/config';
 import { ENDPOINTS } from '../core/endpoints';
 import { bufferedSink } from '../core/log';
 import { createRelay } from '../core/relay';
-import { streamedBody } from '../core/stream';
+import { serverBodies } from '../core/stream';
 import { installSafetyNet } from '../adapters/node-http/safety-net';
 import { createRelayServer } from '../adapters/node-http/server';
 import { startDemoBackend, type DemoBackend } from './demo-backend';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
 
   // One write per event-loop turn for all request lines: a server answers many requests per turn.
   const log = bufferedSink();
-  const server = createRelayServer(Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { log, streaming: streamedBody })));
+  const server = createRelayServer(Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { log, streaming: serverBodies })));
   server.on('error', (error) => fail(`cannot listen on ${host}:${port}: ${error.message}`));
   server.listen(port, host, () => {
     const address = server.address();

@@ -2,8 +2,8 @@
 // minimal-handlers.mjs, against a loopback upstream: the event-function part of `npm run bench`.
 //   node invoke.mjs <dist dir> <upstream origin> <rounds> <calls per round> <result file>
 // One call at a time, as a platform gives an instance one call at a time; the relay logs as deployed
-// (one synchronous line per call to stdout, which the caller points at a file). Rounds alternate
-// between the relay and the minimal handler. Writes JSON to <result file>: per platform and scenario,
+// (one synchronous line per call to stdout, which the caller drains through a pipe), and again with
+// RELAY_LOG=0 to show what that line costs. Rounds alternate between the three. Writes JSON to <result file>: per platform and scenario,
 // calls/s and CPU ms per call of each side per round, and for the binary scenario what base64 and
 // Buffer.concat did per call (counted by wrapping them).
 import { build } from 'esbuild';
@@ -21,8 +21,18 @@ const bundled = await build({ entryPoints: [path.join(ROOT, 'test', 'fixtures', 
 const fixtures = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
 
 process.env.UPSTREAM_URL = origin;
-const load = (fn) => createRequire(import.meta.url)(path.resolve(distDir, fn, 'index.js')).handler;
+const require = createRequire(import.meta.url);
+/** A fresh instance of a bundle, configured from the environment as it is now (as a platform loads it). */
+function load(fn) {
+  const file = path.resolve(distDir, fn, 'index.js');
+  delete require.cache[file];
+  return require(file).handler;
+}
 const relayHandlers = { get: load('get'), getDownImg: load('getDownImg') };
+// The same bundles with RELAY_LOG=0, to show what the log line costs.
+process.env.RELAY_LOG = '0';
+const quietHandlers = { get: load('get'), getDownImg: load('getDownImg') };
+delete process.env.RELAY_LOG;
 
 const SCENARIOS = [
   { name: 'small JSON', fn: 'get', apiPath: 'api/small' },
@@ -92,13 +102,14 @@ for (const platform of PLATFORMS) {
   const minimalHandler = platform.minimal(origin);
   for (const scenario of SCENARIOS) {
     const relayInvoke = () => platform.call(relayHandlers[scenario.fn], scenario);
+    const quietInvoke = () => platform.call(quietHandlers[scenario.fn], scenario);
     const minimalInvoke = () => platform.call(minimalHandler, scenario);
     // Warm-up: JIT, connections.
-    await measure(relayInvoke, Math.min(200, Number(calls)));
-    await measure(minimalInvoke, Math.min(200, Number(calls)));
-    const row = { platform: platform.name, scenario: scenario.name, relay: [], minimal: [] };
+    for (const invoke of [relayInvoke, quietInvoke, minimalInvoke]) await measure(invoke, Math.min(200, Number(calls)));
+    const row = { platform: platform.name, scenario: scenario.name, relay: [], quiet: [], minimal: [] };
     for (let round = 0; round < Number(rounds); round++) {
       row.relay.push(await measure(relayInvoke, Number(calls)));
+      row.quiet.push(await measure(quietInvoke, Number(calls)));
       row.minimal.push(await measure(minimalInvoke, Number(calls)));
     }
     row.relayWork = await tally(relayInvoke);

@@ -2,7 +2,8 @@
 // (the bare node:http forwarder, the baseline, is bare-forwarder.mjs):
 //   node roles.mjs upstream [--tls]                a backend: small JSON, an echo, 100 KB and 3 MB images
 //   node roles.mjs forward-got <upstream>          a forwarder written with got, the client the project began with
-//   node roles.mjs delay-hop <port> <ms>           a TCP hop adding <ms> each way (a cross-border link)
+//   node roles.mjs delay-hop <port> <ms> [loss]    a TCP hop adding <ms> each way (a cross-border link),
+//                                                  losing a share of its segments (0.02 = 2%) if asked
 // Each prints "listening <port>" once ready. The forwarders take the relay's path style: /get/<api path>.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -70,13 +71,33 @@ async function forwardGot(base) {
   ready(server);
 }
 
-function delayHop(port, ms) {
+/** A seeded pseudo-random sequence (mulberry32), so a lossy run loses the same segments every time. */
+function seeded(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function delayHop(port, ms, loss = 0) {
   // Every byte takes `ms` to cross, each way. A new connection also pays the TCP handshake's round trip
-  // before its first byte can leave, which a hop that accepts locally would otherwise hide.
+  // before its first byte can leave, which a hop that accepts locally would otherwise hide. With `loss`,
+  // that share of the chunks is "lost" and arrives one retransmission timeout late (Linux's minimum RTO,
+  // 200 ms, or two round trips if longer), holding back what follows it, as TCP does.
+  const random = seeded(1);
+  const rto = Math.max(200, 4 * ms);
   const delayed = (from, to, firstExtra) => {
     let extra = firstExtra;
+    let lastDelivery = 0;
     from.on('data', (chunk) => {
-      setTimeout(() => to.destroyed || to.write(chunk), ms + extra);
+      let at = Math.max(Date.now() + ms + extra, lastDelivery);
+      if (loss > 0 && random() < loss) at += rto;
+      lastDelivery = at;
+      setTimeout(() => to.destroyed || to.write(chunk), at - Date.now());
       extra = 0;
     });
   };
@@ -93,7 +114,7 @@ function delayHop(port, ms) {
 
 if (role === 'upstream') upstream(args.includes('--tls'));
 else if (role === 'forward-got') await forwardGot(args[0]);
-else if (role === 'delay-hop') delayHop(args[0], Number(args[1]));
+else if (role === 'delay-hop') delayHop(args[0], Number(args[1]), Number(args[2] ?? 0));
 else {
   console.error(`unknown role ${role}`);
   process.exit(2);

@@ -14,12 +14,13 @@
 // The relay processes log as deployed, to a pipe this process drains (as a platform's log collector
 // would). Load comes from wrk when installed (full run), else from load.mjs. Linux only (/proc).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { SourceMap } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { coldStart, coldStartTable, REQUIRE_BUDGET_MS, SIZE_BUDGET } from '../bench-cold.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -135,7 +136,7 @@ const WRK = !quick && (await new Promise((resolve) => {
   let text = '';
   child.stdout.on('data', (chunk) => (text += chunk));
   child.on('error', () => resolve(false));
-  child.on('close', () => resolve(/^wrk \d/.test(text)));
+  child.on('close', () => resolve(/^wrk /.test(text)));
 }));
 const scripts = mkdtempSync(path.join(os.tmpdir(), 'mp-relay-bench-'));
 
@@ -246,6 +247,7 @@ async function eventFunctions() {
     relayRate: stats(row.relay.map((one) => one.perSecond)),
     minimalRate: stats(row.minimal.map((one) => one.perSecond)),
     ratio: stats(row.relay.map((one, round) => one.perSecond / row.minimal[round].perSecond)),
+    quietRatio: stats(row.quiet.map((one, round) => one.perSecond / row.minimal[round].perSecond)),
     relayCpu: stats(row.relay.map((one) => one.cpuMs)),
     minimalCpu: stats(row.minimal.map((one) => one.cpuMs)),
   }));
@@ -310,29 +312,91 @@ async function sequential(url, count, warm, options = {}) {
   return stats(times);
 }
 
+const LOSS = 0.02;
+
 async function crossBorder() {
-  log('cross-border');
   const upstream = await role('upstream', '--tls');
-  const hop = await role('delay-hop', String(upstream.port), String(S.hopMs));
-  const far = `https://127.0.0.1:${hop.port}`;
-  const relay = await localServer(far, { NODE_EXTRA_CA_CERTS: CA });
-  const fresh = await bare(far, '--fresh');
-  const result = {
-    rtt: 2 * S.hopMs,
-    relay: await sequential(`http://127.0.0.1:${relay.port}/get/api/small`, S.sequential, 2),
-    fresh: await sequential(`http://127.0.0.1:${fresh.port}/get/api/small`, S.sequential, 1),
-    // The floor: this process talking straight to the far upstream over a warm TLS connection.
-    direct: await sequential(`${far}/api/small`, S.sequential, 2, { ca: readFileSync(CA) }),
-  };
-  [upstream, hop, relay, fresh].forEach((one) => one.child.kill());
+  const result = { rtt: 2 * S.hopMs };
+  for (const [key, loss] of [['clean', 0], ['lossy', LOSS]]) {
+    log(`cross-border${loss ? `, ${loss * 100}% loss` : ''}`);
+    const hop = await role('delay-hop', String(upstream.port), String(S.hopMs), String(loss));
+    const far = `https://127.0.0.1:${hop.port}`;
+    const relay = await localServer(far, { NODE_EXTRA_CA_CERTS: CA });
+    const fresh = await bare(far, '--fresh');
+    result[key] = {
+      relay: await sequential(`http://127.0.0.1:${relay.port}/get/api/small`, S.sequential, 2),
+      fresh: await sequential(`http://127.0.0.1:${fresh.port}/get/api/small`, S.sequential, 1),
+      // The floor: this process talking straight to the far upstream over a warm TLS connection.
+      direct: await sequential(`${far}/api/small`, S.sequential, 2, { ca: readFileSync(CA) }),
+    };
+    [hop, relay, fresh].forEach((one) => one.child.kill());
+  }
+  upstream.child.kill();
   return result;
+}
+
+// ---- 6. where the time goes (full run) ------------------------------------------------------------
+
+/** Which kind of work a profile frame is. */
+function category(frame, relayFile) {
+  const { functionName: name, url } = frame;
+  if (name === '(idle)') return undefined;
+  if (name === '(garbage collector)') return 'garbage collection';
+  if (url === relayFile || url.endsWith('bare-forwarder.mjs')) return 'the proxy’s own code';
+  if (!url) return /^write|^read/.test(name) ? 'socket reads and writes (system calls)' : 'V8 and native (other)';
+  if (/_http_/.test(url)) return 'node:http (parsing, headers, agent)';
+  if (/stream|net|node:net/.test(url)) return 'streams and sockets (JS side)';
+  if (/async_hooks|abort_controller|event_target/.test(url)) return 'async hooks, AbortSignal';
+  if (/events|task_queues|timers/.test(url)) return 'events, ticks, timers';
+  return 'other Node internals';
+}
+
+/**
+ * CPU profiles of the bare forwarder and the local server under the same small-GET load: self time per
+ * request by kind of work, and the relay's own functions by source line (through its source map).
+ */
+async function whereTheTimeGoes() {
+  log('profiles');
+  const upstream = await role('upstream');
+  const origin = `http://127.0.0.1:${upstream.port}`;
+  const relayFile = path.join(ROOT, 'dist', 'server', 'index.js');
+  const map = new SourceMap(JSON.parse(readFileSync(`${relayFile}.map`, 'utf8')));
+  const profiles = {};
+  for (const [name, script, args] of [['bare', path.join(HERE, 'bare-forwarder.mjs'), [origin]], ['relay', relayFile, []]]) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mp-relay-profile-'));
+    const server = await start(['--cpu-prof', `--cpu-prof-dir=${dir}`, script, ...args], { UPSTREAM_URL: origin, PORT: '0' }, name === 'bare' ? /listening (\d+)/ : /listening on http:\/\/127\.0\.0\.1:(\d+)/);
+    const result = await load(`http://127.0.0.1:${server.port}/get/api/small`, SCENARIOS[0], 64, quick ? 1 : 5);
+    const exited = new Promise((resolve) => server.child.once('exit', resolve));
+    server.child.kill('SIGINT');
+    await exited;
+    const file = readdirSync(dir).find((entry) => entry.endsWith('.cpuprofile'));
+    const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+    const kinds = new Map();
+    const own = new Map();
+    profile.samples.forEach((id, i) => {
+      const frame = byId.get(id).callFrame;
+      const kind = category(frame, pathToFileURL(relayFile).href);
+      if (!kind) return;
+      const us = profile.timeDeltas[i] ?? 0;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + us);
+      if (name === 'relay' && kind === 'the proxy’s own code') {
+        const entry = map.findEntry(frame.lineNumber, frame.columnNumber);
+        const where = entry?.originalSource ? `${path.relative(ROOT, fileURLToPath(new URL(entry.originalSource, pathToFileURL(relayFile).href)))}:${entry.originalLine + 1}` : 'unmapped';
+        own.set(where, (own.get(where) ?? 0) + us);
+      }
+    });
+    profiles[name] = { requests: result.requests, kinds, own };
+  }
+  upstream.child.kill();
+  return profiles;
 }
 
 // ---- the report ---------------------------------------------------------------------------------
 
 const TARGETS = { throughput: 0.9, p99: 1.2, events: 0.9, memoryMb: 96 };
 
-function report({ machine, took, serverResults, events, mem, cold, cross }) {
+function report({ machine, took, serverResults, events, mem, cold, cross, profiles }) {
   const at = (connections) => serverResults.filter((result) => result.connections === connections);
   const relayRows = (connections) => at(connections).flatMap((result) => result.rows.filter((row) => row.relay).map((row) => ({ ...row, scenario: result.scenario })));
   const p99Rows = [...relayRows(32), ...relayRows(64)];
@@ -374,23 +438,37 @@ function report({ machine, took, serverResults, events, mem, cold, cross }) {
     }
     lines.push('');
   }
-  lines.push('## 2. 事件函数 / Event functions', '', `The built bundle (dist/get, dist/getDownImg) invoked in this process with each platform's documented event (test/fixtures/events), one call at a time, ${S.invokeCalls} calls per round, against the hand-written handler of scripts/bench/minimal-handlers.mjs doing the same forward (no checks, no log). The relay writes its log line per call, as deployed.`, '');
-  lines.push('| platform | response | relay calls/s | minimal calls/s | ÷ minimal | relay CPU ms/call | minimal CPU ms/call | base64 encodes (bytes) relay / minimal | Buffer.concat (bytes) relay / minimal |', '|---|---|---:|---:|---:|---:|---:|---|---|');
+  lines.push('## 2. 事件函数 / Event functions', '', `The built bundle (dist/get, dist/getDownImg) invoked in this process with each platform's documented event (test/fixtures/events), one call at a time, ${S.invokeCalls} calls per round, against the hand-written handler of scripts/bench/minimal-handlers.mjs doing the same forward (no checks, no log). The relay writes its log line per call, as deployed; the RELAY_LOG=0 column is the same bundle without it.`, '');
+  lines.push('| platform | response | relay calls/s | minimal calls/s | ÷ minimal | ÷ minimal, RELAY_LOG=0 | relay CPU ms/call | minimal CPU ms/call | base64 encodes (bytes) relay / minimal | Buffer.concat (bytes) relay / minimal |', '|---|---|---:|---:|---:|---:|---:|---:|---|---|');
   for (const row of events) {
-    lines.push(`| ${row.platform} | ${row.scenario} | ${spread(row.relayRate, 0)} | ${spread(row.minimalRate, 0)} | ${spread(row.ratio, 2)} | ${f(row.relayCpu.median, 3)} | ${f(row.minimalCpu.median, 3)} | ${row.relayWork.base64} (${row.relayWork.base64Bytes}) / ${row.minimalWork.base64} (${row.minimalWork.base64Bytes}) | ${row.relayWork.concat} (${row.relayWork.concatBytes}) / ${row.minimalWork.concat} (${row.minimalWork.concatBytes}) |`);
+    lines.push(`| ${row.platform} | ${row.scenario} | ${spread(row.relayRate, 0)} | ${spread(row.minimalRate, 0)} | ${spread(row.ratio, 2)} | ${spread(row.quietRatio, 2)} | ${f(row.relayCpu.median, 3)} | ${f(row.minimalCpu.median, 3)} | ${row.relayWork.base64} (${row.relayWork.base64Bytes}) / ${row.minimalWork.base64} (${row.minimalWork.base64Bytes}) | ${row.relayWork.concat} (${row.relayWork.concatBytes}) / ${row.minimalWork.concat} (${row.minimalWork.concatBytes}) |`);
   }
   lines.push('', 'FC 2.0 sends bytes through `resp.send`, so it needs no base64; the others must return binary as base64, once.', '');
   lines.push('## 3. 内存 / Memory', '', `64 concurrent downloads of a 3 MB image, ${S.downloads} time(s) over, each body checked for its length. Above 256 KiB the servers stream a body instead of holding it (docs: README, "Large responses").`, '');
   lines.push('| | RSS idle MB | peak RSS MB | peak above idle MB |', '|---|---:|---:|---:|');
   for (const row of mem) lines.push(`| ${row.name} | ${f(row.idle)} | ${f(row.peak)} | ${f(row.above)} |`);
   lines.push('', '## 4. 冷启动 / Cold start', '', `Each file in a fresh \`node\` process, ${S.coldRuns} runs after 2 warm-up runs, the files taking turns within each run (scripts/bench-cold.mjs, also \`npm run bench:cold\`). Budgets: ${SIZE_BUDGET / 1024} KB per bundle; require() at most ${REQUIRE_BUDGET_MS} ms more than Node's own http + https + zlib, loaded from a file the same way.`, '', coldStartTable(cold), '');
-  const extra = cross.relay.median - cross.rtt;
-  lines.push('## 5. 跨境：复用连接 vs 每次新建 / Cross-border: a warm connection against a new one each time', '', `A TLS upstream behind a TCP hop adding ${S.hopMs} ms each way (one round trip = ${cross.rtt} ms); ${S.sequential} sequential requests after a warm-up.`, '');
-  lines.push('| | ms per request | round trips |', '|---|---:|---:|');
-  lines.push(`| the far upstream directly, warm TLS connection (the floor) | ${spread(cross.direct)} | ${f(cross.direct.median / cross.rtt, 2)} |`);
-  lines.push(`| mp-relay, warm keep-alive connection | ${spread(cross.relay)} | ${f(cross.relay.median / cross.rtt, 2)} |`);
-  lines.push(`| new connection per request (what the PHP proxy did; bare forwarder --fresh) | ${spread(cross.fresh)} | ${f(cross.fresh.median / cross.rtt, 2)} |`, '');
-  lines.push(`A warm relay request takes one round trip + ${f(extra)} ms; a new connection per request takes ${f(cross.fresh.median / cross.rtt, 1)} round trips, ${f(cross.fresh.median / cross.relay.median, 1)}x as long.`, '');
+  const extra = cross.clean.relay.median - cross.rtt;
+  lines.push('## 5. 跨境：复用连接 vs 每次新建 / Cross-border: a warm connection against a new one each time', '', `A TLS upstream behind a TCP hop adding ${S.hopMs} ms each way (one round trip = ${cross.rtt} ms); ${S.sequential} sequential requests after a warm-up. The lossy hop loses ${LOSS * 100}% of its segments (seeded, the same ones every run); a lost one arrives a retransmission timeout late and holds back what follows, as TCP does.`, '');
+  lines.push('| | link | ms per request, median (min–max) | round trips (median) |', '|---|---|---:|---:|');
+  for (const [key, link] of [['clean', 'delay only'], ['lossy', `delay + ${LOSS * 100}% loss`]]) {
+    lines.push(`| the far upstream directly, warm TLS connection (the floor) | ${link} | ${spread(cross[key].direct)} | ${f(cross[key].direct.median / cross.rtt, 2)} |`);
+    lines.push(`| mp-relay, warm keep-alive connection | ${link} | ${spread(cross[key].relay)} | ${f(cross[key].relay.median / cross.rtt, 2)} |`);
+    lines.push(`| new connection per request (what the PHP proxy did; bare forwarder --fresh) | ${link} | ${spread(cross[key].fresh)} | ${f(cross[key].fresh.median / cross.rtt, 2)} |`);
+  }
+  lines.push('', `Without loss a warm relay request takes one round trip + ${f(extra)} ms; a new connection per request takes ${f(cross.clean.fresh.median / cross.rtt, 1)} round trips, ${f(cross.clean.fresh.median / cross.clean.relay.median, 1)}x as long. With loss the warm relay takes ${f(cross.lossy.relay.median / cross.rtt, 1)} round trips (median), a new connection ${f(cross.lossy.fresh.median / cross.rtt, 1)}.`, '');
+  if (profiles) {
+    const per = (which, kind) => (profiles[which].kinds.get(kind) ?? 0) / profiles[which].requests;
+    const kinds = [...new Set([...profiles.bare.kinds.keys(), ...profiles.relay.kinds.keys()])].sort((a, b) => per('relay', b) - per('relay', a));
+    const total = (which) => kinds.reduce((sum, kind) => sum + per(which, kind), 0);
+    lines.push('## 6. 时间花在哪里 / Where the time goes', '', 'CPU profiles (`node --cpu-prof`) of the bare forwarder and the local server, each under ${quick ? 1 : 5} s of the small-GET load at 64 connections: self time per request by kind of work. The profiler slows both down, so read the differences, not the totals.', '');
+    lines.push('| kind of work | bare µs/req | relay µs/req | difference |', '|---|---:|---:|---:|');
+    for (const kind of kinds) lines.push(`| ${kind} | ${f(per('bare', kind))} | ${f(per('relay', kind))} | ${f(per('relay', kind) - per('bare', kind))} |`);
+    lines.push(`| **all** | **${f(total('bare'))}** | **${f(total('relay'))}** | **${f(total('relay') - total('bare'))}** |`, '');
+    lines.push('The relay’s own code by source line (the 15 largest; µs per request):', '', '| source | µs/req |', '|---|---:|');
+    for (const [where, us] of [...profiles.relay.own].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`| ${where} | ${f(us / profiles.relay.requests, 2)} |`);
+    lines.push('');
+  }
   return { markdown: lines.join('\n'), goals, headline: { serverResults, small, relayMem, bundles, cross } };
 }
 
@@ -435,8 +513,10 @@ const mem = await memory();
 log('cold start');
 const cold = await coldStart({ runs: S.coldRuns, distDir: path.join(ROOT, 'dist') });
 const cross = await crossBorder();
+// Full run, or --quick --profile.
+const profiles = quick && !process.argv.includes('--profile') ? undefined : await whereTheTimeGoes();
 const took = Math.round((Date.now() - started) / 1000);
-const out = report({ machine, took, serverResults, events, mem, cold, cross });
+const out = report({ machine, took, serverResults, events, mem, cold, cross, profiles });
 mkdirSync(OUT, { recursive: true });
 writeFileSync(path.join(OUT, 'benchmarks.md'), `${out.markdown}\n`);
 writeFileSync(path.join(OUT, 'benchmarks.svg'), chart(serverResults, events));

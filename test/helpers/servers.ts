@@ -6,7 +6,7 @@ import { loadConfig, type Env } from '../../functions/core/config';
 import { ENDPOINTS } from '../../functions/core/endpoints';
 import { createAgents, type Agents } from '../../functions/core/forward';
 import { createRelay } from '../../functions/core/relay';
-import { streamedBody } from '../../functions/core/stream';
+import { serverBodies } from '../../functions/core/stream';
 import { createRelayServer } from '../../functions/adapters/node-http/server';
 
 // Real servers on 127.0.0.1 with port 0, and a plain node:http client that neither decompresses
@@ -101,7 +101,7 @@ export function startRelay(env: Env, options: { tlsCa?: string | Buffer } = {}):
   // settings (idle time, Keep-Alive hints), so tests see what production does.
   const agents: Agents = createAgents({ ca: options.tlsCa });
   const config = loadConfig(env);
-  const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { agents, log: (line) => logs.push(line), streaming: streamedBody }));
+  const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { agents, log: (line) => logs.push(line), streaming: serverBodies }));
   return listenOnLoopback(createRelayServer(relays)).then(({ port, close }) => ({
     url: `http://127.0.0.1:${port}`,
     logs,

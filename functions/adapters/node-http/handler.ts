@@ -56,6 +56,7 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
       path: asUnicode(mark === -1 ? target : target.slice(0, mark)),
       query: asUnicode(mark === -1 ? '' : target.slice(mark + 1)),
       headers: forwardable(req.headers, platform, requestId),
+      headersParsed: true,
       body,
       clientIp,
       protocol,
@@ -184,7 +185,7 @@ function readBody(req: IncomingMessage, limit: number, idleMs: number): Promise<
       if (!tooLarge) chunks.push(chunk);
       else if (size > DRAIN_BYTES) finish(BODY_TOO_LARGE);
     });
-    req.on('end', () => finish(tooLarge ? BODY_TOO_LARGE : Buffer.concat(chunks, size)));
+    req.on('end', () => finish(tooLarge ? BODY_TOO_LARGE : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     req.on('error', fail);
     req.on('close', () => {
       if (!req.complete) fail(new Error('client aborted'));

@@ -10,9 +10,10 @@ import { writeResponse } from './handler';
 // instance and reports a crash itself.
 //
 // Which request that is can be known for certain only when one is in flight. AsyncLocalStorage would
-// tell under concurrency too, but on Node 20 its hooks slow every promise down: measured, it took the
-// server from 0.89x to 0.63x of a bare forwarder's throughput (docs/benchmarks.md). So with several
-// requests in flight the line lists their ids instead, and none of them is answered in its place.
+// tell under concurrency too, but on Node 20 it works through async hooks that run for every promise,
+// timer and socket of every request (they were the largest overhead of ours in the server's CPU
+// profile, and they keep V8 off its fast path for await). So with several requests in flight the line
+// lists their ids instead, and none of them is answered in its place.
 
 export interface RequestScope {
   requestId: string;
