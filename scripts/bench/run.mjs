@@ -461,11 +461,11 @@ function report({ machine, took, serverResults, events, mem, cold, cross, profil
     const per = (which, kind) => (profiles[which].kinds.get(kind) ?? 0) / profiles[which].requests;
     const kinds = [...new Set([...profiles.bare.kinds.keys(), ...profiles.relay.kinds.keys()])].sort((a, b) => per('relay', b) - per('relay', a));
     const total = (which) => kinds.reduce((sum, kind) => sum + per(which, kind), 0);
-    lines.push('## 6. 时间花在哪里 / Where the time goes', '', 'CPU profiles (`node --cpu-prof`) of the bare forwarder and the local server, each under ${quick ? 1 : 5} s of the small-GET load at 64 connections: self time per request by kind of work. The profiler slows both down, so read the differences, not the totals.', '');
+    lines.push('## 6. 时间花在哪里 / Where the time goes', '', `CPU profiles (\`node --cpu-prof\`) of the bare forwarder and the local server, each under ${quick ? 1 : 5} s of the small-GET load at 64 connections: self time per request by kind of work. The profiler slows both down, so read the differences, not the totals.`, '');
     lines.push('| kind of work | bare µs/req | relay µs/req | difference |', '|---|---:|---:|---:|');
     for (const kind of kinds) lines.push(`| ${kind} | ${f(per('bare', kind))} | ${f(per('relay', kind))} | ${f(per('relay', kind) - per('bare', kind))} |`);
     lines.push(`| **all** | **${f(total('bare'))}** | **${f(total('relay'))}** | **${f(total('relay') - total('bare'))}** |`, '');
-    lines.push('The relay’s own code by source line (the 15 largest; µs per request):', '', '| source | µs/req |', '|---|---:|');
+    lines.push('The relay’s own code by function (where it starts in the source, through the bundle’s source map; V8 counts inlined callees in their caller), the 15 largest:', '', '| function at | µs/req |', '|---|---:|');
     for (const [where, us] of [...profiles.relay.own].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`| ${where} | ${f(us / profiles.relay.requests, 2)} |`);
     lines.push('');
   }
