@@ -9,7 +9,7 @@ import { formatRequestLog, stdoutSink, type LogSink, type RequestLog } from './l
 import { findPairs, withoutPairs } from './query';
 import { signatureHeaders } from './signing';
 import { resolveTarget } from './target';
-import { BODY_TOO_LARGE, type Endpoint, type HeaderMap, type RelayRequest, type RelayResponse } from './types';
+import { BODY_TOO_LARGE, type Endpoint, type HeaderMap, type RelayRequest, type RelayResponse, type StreamOutcome } from './types';
 
 // The forwarding core: one plain request in, one plain response out. Adapters call `handle`; nothing
 // here knows which runtime it runs on.
@@ -117,24 +117,21 @@ export function createRelay(endpoint: Endpoint, configResult: ConfigResult, deps
       return response;
     }
     // A streamed answer is logged once it has ended, with the bytes that went out and how it ended.
-    return {
-      ...response,
-      stream: {
-        length: stream.length,
-        discard: (reason) => {
-          stream.discard(reason);
-          entry.error = reason;
-          record(entry, response.status, 0, started);
-        },
-        pipeTo: async (sink) => {
-          const outcome = await stream.pipeTo(sink);
-          entry.error = outcome.error;
-          entry.detail = outcome.detail;
-          record(entry, response.status, outcome.bytes, started);
-          return outcome;
-        },
-      },
+    const ended = (outcome: StreamOutcome) => {
+      entry.error = outcome.error;
+      entry.detail = outcome.detail;
+      record(entry, response.status, outcome.bytes, started);
+      return outcome;
     };
+    response.stream = {
+      length: stream.length,
+      discard: (reason) => {
+        stream.discard(reason);
+        ended({ bytes: 0, error: reason });
+      },
+      pipeTo: (sink) => stream.pipeTo(sink).then(ended),
+    };
+    return response;
   };
 
   return {

@@ -64,8 +64,10 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
     });
     const { stream } = response;
     if (stream && writeHead(res, response)) {
+      // Started first: a body held whole is then already handed to the kernel, with nothing to watch.
+      const delivered = stream.pipeTo(res);
       watchDelivery(res, relay.bodyTimeoutMs);
-      await stream.pipeTo(res);
+      await delivered;
       return;
     }
     stream?.discard(res.headersSent ? 'BAD_UPSTREAM' : 'CLIENT_CLOSED');
