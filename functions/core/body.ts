@@ -37,8 +37,8 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 export function takeJsonField(body: Buffer, name: string): BodyField | undefined {
   const start = body.subarray(0, 3).equals(BOM) ? 3 : 0;
-  // One linear pass each, no recursion and no parse of the whole body: JSON.parse of 6 MB of nesting
-  // holds the event loop for a second.
+  // One linear pass each, no recursion and no parse of the whole body: JSON.parse of deeply nested
+  // megabytes would hold the event loop while it builds a structure nobody reads.
   if (body[skipSpace(body, start)] !== OPEN_OBJECT) {
     throw new RelayError('BAD_BODY', `the JSON body must be an object carrying "${name}", or "${name}" must be in the query`);
   }

@@ -45,11 +45,17 @@ const streamed: ServerBodies['streamed'] = (incoming, prefix, prefixBytes, decla
           bytes += chunk.length;
           if (!sink.write(chunk)) incoming.pause();
         };
-        // Progress is checked, not timed per chunk; a full sink (a slow client) is not the upstream's pause.
+        // Progress is checked a few times per timeout rather than timed per chunk; a full sink (a slow
+        // client) is not the upstream's pause.
+        let lastProgress = Date.now();
         const idle = setInterval(() => {
-          if (!ended && received === lastReceived && !incoming.isPaused()) fail('UPSTREAM_TIMEOUT', `the streamed response paused for ${request.timeoutMs} ms`);
-          lastReceived = received;
-        }, request.timeoutMs);
+          if (received !== lastReceived || incoming.isPaused() || ended) {
+            lastReceived = received;
+            lastProgress = Date.now();
+          } else if (Date.now() - lastProgress >= request.timeoutMs) {
+            fail('UPSTREAM_TIMEOUT', `the streamed response paused for ${request.timeoutMs} ms`);
+          }
+        }, Math.max(10, request.timeoutMs / 4));
         idle.unref();
         sink.on('drain', onDrain);
         sink.once('finish', () => report({ bytes }));

@@ -3,7 +3,7 @@
 //   node roles.mjs upstream [--tls]                a backend: small JSON, an echo, 100 KB and 3 MB images
 //   node roles.mjs forward-got <upstream>          a forwarder written with got, the client the project began with
 //   node roles.mjs delay-hop <port> <ms> [loss]    a TCP hop adding <ms> each way (a cross-border link),
-//                                                  losing a share of its segments (0.02 = 2%) if asked
+//                                                  treating a share of its chunks as lost (0.02 = 2%) if asked
 // Each prints "listening <port>" once ready. The forwarders take the relay's path style: /get/<api path>.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 // `npm run bench`: the relay measured against fair baselines on this machine, every figure from this
 // run. Prints the report and writes it to docs/benchmarks.md, with docs/benchmarks.svg (a chart) and the
-// headline in README.md. `--quick` (under a minute; what the tests run) writes into --out <dir> only.
+// headline in README.md. `--quick` (about a minute; what the tests run) writes to --out <dir>, or a
+// temporary directory, never to docs/.
 //
-// Sections (each a ratio to its baseline, measured in the same run, rounds alternating):
+// Sections (1, 2 and 4 are ratios to a baseline measured in the same run, rounds alternating):
 //   1. servers: the local server and the SCF web function (default settings, logging on) against the
 //      bare node:http forwarder of bare-forwarder.mjs: throughput and p99 at 32 and 64 connections
 //   2. event functions: the built bundles invoked in-process with documented events, against the
@@ -27,7 +28,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(HERE, '..', '..');
 const quick = process.argv.includes('--quick');
 const outIndex = process.argv.indexOf('--out');
-const OUT = outIndex === -1 ? path.join(ROOT, 'docs') : path.resolve(process.argv[outIndex + 1]);
+const OUT = outIndex !== -1 ? path.resolve(process.argv[outIndex + 1]) : quick ? mkdtempSync(path.join(os.tmpdir(), 'mp-relay-bench-quick-')) : path.join(ROOT, 'docs');
 const CA = path.join(ROOT, 'test', 'fixtures', 'tls', 'cert.pem');
 
 const S = quick
@@ -438,7 +439,7 @@ function report({ machine, took, serverResults, events, mem, cold, cross, profil
     }
     lines.push('');
   }
-  lines.push('## 2. 事件函数 / Event functions', '', `The built bundle (dist/get, dist/getDownImg) invoked in this process with each platform's documented event (test/fixtures/events), one call at a time, ${S.invokeCalls} calls per round, against the hand-written handler of scripts/bench/minimal-handlers.mjs doing the same forward (no checks, no log). The relay writes its log line per call, as deployed; the RELAY_LOG=0 column is the same bundle without it.`, '');
+  lines.push('## 2. 事件函数 / Event functions', '', `The built bundle (dist/get, dist/getDownImg) invoked in one process (scripts/bench/invoke.mjs) with each platform's documented event (test/fixtures/events; FC 2.0's \`(req, resp)\` call built as the tests build it), one call at a time, ${S.invokeCalls} calls per round, against the hand-written handler of scripts/bench/minimal-handlers.mjs doing the same forward (no checks, no log). The relay writes its log line per call, as deployed; the RELAY_LOG=0 column is the same bundle without it.`, '');
   lines.push('| platform | response | relay calls/s | minimal calls/s | ÷ minimal | ÷ minimal, RELAY_LOG=0 | relay CPU ms/call | minimal CPU ms/call | base64 encodes (bytes) relay / minimal | Buffer.concat (bytes) relay / minimal |', '|---|---|---:|---:|---:|---:|---:|---:|---|---|');
   for (const row of events) {
     lines.push(`| ${row.platform} | ${row.scenario} | ${spread(row.relayRate, 0)} | ${spread(row.minimalRate, 0)} | ${spread(row.ratio, 2)} | ${spread(row.quietRatio, 2)} | ${f(row.relayCpu.median, 3)} | ${f(row.minimalCpu.median, 3)} | ${row.relayWork.base64} (${row.relayWork.base64Bytes}) / ${row.minimalWork.base64} (${row.minimalWork.base64Bytes}) | ${row.relayWork.concat} (${row.relayWork.concatBytes}) / ${row.minimalWork.concat} (${row.minimalWork.concatBytes}) |`);
@@ -449,7 +450,7 @@ function report({ machine, took, serverResults, events, mem, cold, cross, profil
   for (const row of mem) lines.push(`| ${row.name} | ${f(row.idle)} | ${f(row.peak)} | ${f(row.above)} |`);
   lines.push('', '## 4. 冷启动 / Cold start', '', `Each file in a fresh \`node\` process, ${S.coldRuns} runs after 2 warm-up runs, the files taking turns within each run (scripts/bench-cold.mjs, also \`npm run bench:cold\`). Budgets: ${SIZE_BUDGET / 1024} KB per bundle; require() at most ${REQUIRE_BUDGET_MS} ms more than Node's own http + https + zlib, loaded from a file the same way.`, '', coldStartTable(cold), '');
   const extra = cross.clean.relay.median - cross.rtt;
-  lines.push('## 5. 跨境：复用连接 vs 每次新建 / Cross-border: a warm connection against a new one each time', '', `A TLS upstream behind a TCP hop adding ${S.hopMs} ms each way (one round trip = ${cross.rtt} ms); ${S.sequential} sequential requests after a warm-up. The lossy hop loses ${LOSS * 100}% of its segments (seeded, the same ones every run); a lost one arrives a retransmission timeout late and holds back what follows, as TCP does.`, '');
+  lines.push('## 5. 跨境：复用连接 vs 每次新建 / Cross-border: a warm connection against a new one each time', '', `A TLS upstream behind a TCP hop adding ${S.hopMs} ms each way (one round trip = ${cross.rtt} ms); ${S.sequential} sequential requests after a warm-up. The lossy hop treats ${LOSS * 100}% of the chunks it relays as lost (seeded, the same ones every run): each arrives a retransmission timeout late and holds back what follows, as TCP does.`, '');
   lines.push('| | link | ms per request, median (min–max) | round trips (median) |', '|---|---|---:|---:|');
   for (const [key, link] of [['clean', 'delay only'], ['lossy', `delay + ${LOSS * 100}% loss`]]) {
     lines.push(`| the far upstream directly, warm TLS connection (the floor) | ${link} | ${spread(cross[key].direct)} | ${f(cross[key].direct.median / cross.rtt, 2)} |`);

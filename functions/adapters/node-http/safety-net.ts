@@ -9,11 +9,11 @@ import { writeResponse } from './handler';
 // happened in is answered 502 UNEXPECTED. Event functions need no net: the platform runs one call per
 // instance and reports a crash itself.
 //
-// Which request that is can be known for certain only when one is in flight. AsyncLocalStorage would
-// tell under concurrency too, but on Node 20 it works through async hooks that run for every promise,
-// timer and socket of every request (they were the largest overhead of ours in the server's CPU
-// profile, and they keep V8 off its fast path for await). So with several requests in flight the line
-// lists their ids instead, and none of them is answered in its place.
+// Which request that is, the net cannot see. With one request in flight it takes the fault for that
+// request's (answered 502, or cut short if its answer had begun). AsyncLocalStorage would tell under
+// concurrency too, but on Node 20 it works through async hooks that run for every promise, timer and
+// socket of every request. So with several requests in flight the line lists their ids instead, and
+// none of them is answered in its place.
 
 export interface RequestScope {
   requestId: string;
