@@ -8,17 +8,23 @@ import path from 'node:path';
 // WeChat documents: GET data goes to the query; other methods send objects as JSON by default;
 // dataType 'json' parses the body when it can; `success` fires for any status and `fail` only when
 // no answer came; several Set-Cookie reach the page joined into one header (and listed in `cookies`);
-// downloadFile writes the file whatever the status; at most 10 calls may be in flight.
+// downloadFile writes the file whatever the status; at most 10 calls may be in flight, the three kinds
+// counted together (https://developers.weixin.qq.com/miniprogram/dev/framework/ability/network.html);
+// every call returns its task, whose onHeadersReceived listeners get the answer's headers before
+// `success`; a failure carries `errno` (https://developers.weixin.qq.com/miniprogram/dev/framework/usability/PublicErrno.html),
+// 600002 for a URL outside the domain lists when `domains` is given.
 
 export interface WxStandIn {
-  request(options: any): void;
-  downloadFile(options: any): void;
-  uploadFile(options: any): void;
+  request(options: any): Task;
+  downloadFile(options: any): Task;
+  uploadFile(options: any): Task;
   getStorageSync(key: string): any;
   setStorageSync(key: string, value: any): void;
   getFileSystemManager(): { readFileSync(file: string, encoding?: string): string | ArrayBuffer };
   /** Every call made, in order: `GET http://...`. */
   log: string[];
+  /** The options of every call, in order, as the client passed them. */
+  calls: { kind: string; options: any }[];
   /** The most calls that were in flight at once. */
   peakInFlight(): number;
   storage: Map<string, any>;
@@ -60,29 +66,55 @@ function pageHeaders(headers: http.IncomingHttpHeaders): Record<string, string> 
 export interface WxStandInOptions {
   /** Newer base libraries also list Set-Cookie values in `cookies`; older ones only merge them into the header. */
   cookiesField?: boolean;
+  /** The mini program's domain lists (origins); unset: every URL may be called. */
+  domains?: string[];
+  /** Tasks without onHeadersReceived, as base libraries before it existed. */
+  noHeaderEvents?: boolean;
 }
 
-export function createWxStandIn(options: WxStandInOptions = {}): WxStandIn {
-  const cookiesField = options.cookiesField ?? true;
+interface Task {
+  abort(): void;
+  onHeadersReceived?(listener: (result: { header: Record<string, string> }) => void): void;
+}
+
+/** errno of "the network failed" (600001, net::ERR_*) and of "url not in domain list". */
+const NETWORK_FAILED = 600001;
+const NOT_IN_DOMAIN_LIST = 600002;
+
+export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
+  const cookiesField = settings.cookiesField ?? true;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mp-relay-wx-'));
   const storage = new Map<string, any>();
   const log: string[] = [];
+  const calls: { kind: string; options: any }[] = [];
   let inFlight = 0;
   let peak = 0;
 
-  /** Runs one network task under WeChat's limit, calling success/fail/complete as wx does. */
-  function task(kind: string, options: any, run: () => Promise<Record<string, unknown>>): void {
-    if (inFlight >= MAX_IN_FLIGHT) {
-      const result = { errMsg: `${kind}:fail exceed max task count` };
+  /**
+   * Runs one network task under WeChat's limit, calling success/fail/complete as wx does, and returns
+   * the task. `run` gets a function to hand the headers to onHeadersReceived listeners.
+   */
+  function task(kind: string, options: any, run: (headersReceived: (header: Record<string, string>) => void) => Promise<Record<string, unknown>>): Task {
+    calls.push({ kind, options });
+    const listeners: ((result: { header: Record<string, string> }) => void)[] = [];
+    const handle: Task = { abort: () => undefined };
+    if (!settings.noHeaderEvents) handle.onHeadersReceived = (listener) => void listeners.push(listener);
+    const failWith = (result: Record<string, unknown>) =>
       setTimeout(() => {
         options.fail?.(result);
         options.complete?.(result);
       });
-      return;
+    if (settings.domains && !settings.domains.some((origin) => String(options.url).startsWith(`${origin}/`))) {
+      failWith({ errno: NOT_IN_DOMAIN_LIST, errMsg: `${kind}:fail url not in domain list` });
+      return handle;
+    }
+    if (inFlight >= MAX_IN_FLIGHT) {
+      failWith({ errMsg: `${kind}:fail exceed max task count` });
+      return handle;
     }
     inFlight++;
     peak = Math.max(peak, inFlight);
-    run().then(
+    run((header) => listeners.forEach((listener) => listener({ header }))).then(
       (result) => {
         inFlight--;
         options.success?.({ ...result, errMsg: `${kind}:ok` });
@@ -90,15 +122,17 @@ export function createWxStandIn(options: WxStandInOptions = {}): WxStandIn {
       },
       (error: NodeJS.ErrnoException) => {
         inFlight--;
-        const result = { errMsg: `${kind}:fail ${error.code === 'TIMEOUT' ? 'timeout' : error.message}` };
+        const result = error.code === 'TIMEOUT' ? { errMsg: `${kind}:fail timeout` } : { errno: NETWORK_FAILED, errMsg: `${kind}:fail ${error.message}` };
         options.fail?.(result);
         options.complete?.(result);
       },
     );
+    return handle;
   }
 
   return {
     log,
+    calls,
     storage,
     peakInFlight: () => peak,
 
@@ -120,8 +154,9 @@ export function createWxStandIn(options: WxStandInOptions = {}): WxStandIn {
         else body = Buffer.from(new URLSearchParams(Object.entries(data).map(([k, v]): [string, string] => [k, String(v)])).toString());
       }
       log.push(`${method} ${url}`);
-      task('request', options, async () => {
+      return task('request', options, async (headersReceived) => {
         const answer = await send(url, method, header, body, options.timeout ?? 60_000);
+        headersReceived(pageHeaders(answer.headers));
         let parsed: unknown = options.responseType === 'arraybuffer' ? answer.body.buffer.slice(answer.body.byteOffset, answer.body.byteOffset + answer.body.length) : answer.body.toString('utf8');
         if ((options.dataType ?? 'json') === 'json' && typeof parsed === 'string') {
           try {
@@ -136,8 +171,9 @@ export function createWxStandIn(options: WxStandInOptions = {}): WxStandIn {
 
     downloadFile(options: any) {
       log.push(`DOWNLOAD ${options.url}`);
-      task('downloadFile', options, async () => {
+      return task('downloadFile', options, async (headersReceived) => {
         const answer = await send(options.url, 'GET', { ...options.header }, undefined, options.timeout ?? 60_000);
+        headersReceived(pageHeaders(answer.headers));
         const tempFilePath = path.join(dir, `${randomUUID()}.tmp`);
         writeFileSync(tempFilePath, answer.body);
         return { tempFilePath, statusCode: answer.status };
@@ -146,7 +182,7 @@ export function createWxStandIn(options: WxStandInOptions = {}): WxStandIn {
 
     uploadFile(options: any) {
       log.push(`UPLOAD ${options.url}`);
-      task('uploadFile', options, async () => {
+      return task('uploadFile', options, async (headersReceived) => {
         const boundary = `----WeChatStandIn${randomUUID().replace(/-/g, '')}`;
         const parts: Buffer[] = [];
         for (const [name, value] of Object.entries<string>(options.formData ?? {})) {
@@ -156,6 +192,7 @@ export function createWxStandIn(options: WxStandInOptions = {}): WxStandIn {
         parts.push(readFileSync(options.filePath), Buffer.from(`\r\n--${boundary}--\r\n`));
         const header = { ...options.header, 'content-type': `multipart/form-data; boundary=${boundary}` };
         const answer = await send(options.url, 'POST', header, Buffer.concat(parts), options.timeout ?? 60_000);
+        headersReceived(pageHeaders(answer.headers));
         return { statusCode: answer.status, data: answer.body.toString('utf8') };
       });
     },
