@@ -24,8 +24,16 @@ export function createCookieJar(wxApi: CookieStorage) {
   };
   const live = (cookies: StoredCookie[]) => cookies.filter((cookie) => cookie.expires === undefined || cookie.expires > Date.now());
   return {
+    /** Never throws: a storage that fails (full, say) loses cookies, not the answer they came with. */
     store(setCookies: string[]) {
       if (setCookies.length === 0) return;
+      try {
+        this.save(setCookies);
+      } catch (error) {
+        // Nothing better to do: the call itself succeeded.
+      }
+    },
+    save(setCookies: string[]) {
       let cookies = live(load());
       setCookies.forEach((line) => {
         const cookie = parseSetCookie(line);

@@ -24,7 +24,7 @@ export class RelayError extends Error {
   /** WeChat's own message, for network failures. */
   readonly errMsg: string | undefined;
 
-  constructor(code: RelayErrorCode, statusCode: number, message: string, requestId?: string, failure: WxFailure = {}) {
+  constructor(code: RelayErrorCode, statusCode: number, message: string, requestId?: string, failure: WxFailure = {}, fromRelay = isRelayCode(code)) {
     super(message);
     // Restores instanceof for code compiled down to ES5 by the mini program's build.
     Object.setPrototypeOf(this, RelayError.prototype);
@@ -32,10 +32,15 @@ export class RelayError extends Error {
     this.code = code;
     this.statusCode = statusCode;
     this.requestId = requestId;
-    this.fromRelay = code in ERROR_STATUS;
+    this.fromRelay = fromRelay;
     this.errno = failure.errno;
     this.errMsg = failure.errMsg;
   }
+}
+
+/** One of the relay's codes as this client knows them (own properties only: not `toString`). */
+function isRelayCode(code: string): boolean {
+  return Object.prototype.hasOwnProperty.call(ERROR_STATUS, code);
 }
 
 export function headerValue(header: Record<string, unknown> | undefined, name: string): string | undefined {
@@ -55,12 +60,13 @@ export function relayErrorOf(statusCode: number, header: Record<string, unknown>
   const data = body();
   const detail = data && typeof data === 'object' ? (data as { error?: { message?: string; requestId?: string } }).error : undefined;
   const message = (detail && detail.message) || `the relay answered ${statusCode} ${code}`;
-  return new RelayError(code as RelayErrorCode, statusCode, message, (detail && detail.requestId) || headerValue(header, 'x-request-id'));
+  // From the relay whatever the code: a newer relay may send one this client does not list.
+  return new RelayError(code as RelayErrorCode, statusCode, message, (detail && detail.requestId) || headerValue(header, 'x-request-id'), {}, true);
 }
 
 export function networkError(failure: WxFailure): RelayError {
   const message = (failure && failure.errMsg) || 'request:fail';
-  const code = /abort/i.test(message) ? 'ABORTED' : /timeout/i.test(message) ? 'TIMEOUT' : 'NETWORK';
+  const code = /abort/i.test(message) ? 'ABORTED' : /time ?out|timed out|超时/i.test(message) ? 'TIMEOUT' : 'NETWORK';
   return new RelayError(code, 0, message, undefined, { errno: failure && failure.errno, errMsg: failure && failure.errMsg });
 }
 

@@ -1,6 +1,6 @@
 // Query strings, with the array and object encodings backends expect.
 
-export type QueryValue = string | number | boolean | null | undefined | QueryValue[] | { [key: string]: QueryValue };
+export type QueryValue = string | number | boolean | Date | null | undefined | QueryValue[] | { [key: string]: QueryValue };
 export type Query = Record<string, QueryValue>;
 
 /**
@@ -10,26 +10,35 @@ export type Query = Record<string, QueryValue>;
  */
 export type ArrayFormat = 'repeat' | 'brackets' | 'comma';
 
-const isPlain = (value: QueryValue): value is string | number | boolean => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+const isPlain = (value: QueryValue | Date): value is string | number | boolean => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 
-/** `{q: '小程序', tag: ['a', 'b']}` -> `q=%E5%B0%8F%E7%A8%8B%E5%BA%8F&tag=a&tag=b`; null and undefined are left out. */
+/**
+ * `{q: '小程序', tag: ['a', 'b']}` -> `q=%E5%B0%8F%E7%A8%8B%E5%BA%8F&tag=a&tag=b`; null and undefined are
+ * left out, a Date is sent as its ISO time; NaN and Infinity are refused (TypeError).
+ */
 export function encodeQuery(query?: Query, arrayFormat: ArrayFormat = 'repeat'): string {
+  if (arrayFormat !== 'repeat' && arrayFormat !== 'brackets' && arrayFormat !== 'comma') throw new TypeError(`mp-relay: arrayFormat must be repeat, brackets or comma (got ${String(arrayFormat)})`);
   if (!query) return '';
   const pairs: string[] = [];
-  const pair = (key: string, value: string | number | boolean) => pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`);
-  const walk = (key: string, value: QueryValue) => {
+  const text = (value: string | number | boolean) => {
+    if (typeof value === 'number' && !isFinite(value)) throw new TypeError(`mp-relay: ${value} cannot be sent in a query`);
+    return encodeURIComponent(String(value));
+  };
+  const walk = (key: string, value: QueryValue | Date) => {
     if (value === null || value === undefined) return;
-    if (isPlain(value)) return pair(key, value);
+    if (value instanceof Date) return pairs.push(`${encodeURIComponent(key)}=${text(value.toISOString())}`);
+    if (isPlain(value)) return pairs.push(`${encodeURIComponent(key)}=${text(value)}`);
     if (Array.isArray(value)) {
-      const items = value.filter((item) => item !== null && item !== undefined);
-      if (!items.every(isPlain)) return items.forEach((item, index) => walk(`${key}[${index}]`, item));
+      // Arrays of objects keep their positions (`a[2][id]`), gaps included.
+      if (!value.every((item) => item === null || item === undefined || isPlain(item))) return value.forEach((item, index) => walk(`${key}[${index}]`, item));
+      const items = value.filter((item): item is string | number | boolean => item !== null && item !== undefined);
       if (arrayFormat === 'comma') {
-        if (items.length) pairs.push(`${encodeURIComponent(key)}=${items.map((item) => encodeURIComponent(String(item))).join(',')}`);
+        if (items.length) pairs.push(`${encodeURIComponent(key)}=${items.map(text).join(',')}`);
         return;
       }
-      return items.forEach((item) => pair(arrayFormat === 'brackets' ? `${key}[]` : key, item as string));
+      return items.forEach((item) => pairs.push(`${encodeURIComponent(arrayFormat === 'brackets' ? `${key}[]` : key)}=${text(item)}`));
     }
-    Object.keys(value).forEach((name) => walk(`${key}[${name}]`, value[name]));
+    Object.keys(value).forEach((name) => walk(`${key}[${name}]`, (value as { [key: string]: QueryValue })[name]));
   };
   Object.keys(query).forEach((name) => walk(name, query[name]));
   return pairs.join('&');

@@ -27,6 +27,8 @@ export interface WxStandIn {
   calls: { kind: string; options: any }[];
   /** The most calls that were in flight at once. */
   peakInFlight(): number;
+  /** Calls in flight now. */
+  inFlight(): number;
   storage: Map<string, any>;
 }
 
@@ -38,7 +40,7 @@ interface Sent {
   body: Buffer;
 }
 
-function send(url: string, method: string, headers: Record<string, string>, body: Buffer | undefined, timeout: number): Promise<Sent> {
+function send(url: string, method: string, headers: Record<string, string>, body: Buffer | undefined, timeout: number, call: Call): Promise<Sent> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -48,6 +50,15 @@ function send(url: string, method: string, headers: Record<string, string>, body
     });
     req.setTimeout(timeout, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
     req.on('error', reject);
+    call.onAbort = () => req.destroy(Object.assign(new Error('abort'), { code: 'ABORT' }));
+    if (call.progress) {
+      // Progress in two steps, as WeChat reports it while bytes move: headers sent, then done.
+      req.on('response', (res) => {
+        const total = Number(res.headers['content-length'] ?? 0);
+        call.progress!({ progress: 50, totalBytesWritten: Math.floor(total / 2), totalBytesExpectedToWrite: total });
+        res.on('end', () => call.progress!({ progress: 100, totalBytesWritten: total, totalBytesExpectedToWrite: total }));
+      });
+    }
     req.end(body);
   });
 }
@@ -70,11 +81,24 @@ export interface WxStandInOptions {
   domains?: string[];
   /** Tasks without onHeadersReceived, as base libraries before it existed. */
   noHeaderEvents?: boolean;
+  /** setStorageSync throws, as when the mini program's 10 MB of storage is full. */
+  storageFull?: boolean;
+  /** Tasks that never call back (neither success nor fail), until aborted. */
+  silent?: boolean;
+  /** Every task fails at once with this. */
+  failAll?: { errMsg: string; errno?: number };
 }
 
 interface Task {
   abort(): void;
   onHeadersReceived?(listener: (result: { header: Record<string, string> }) => void): void;
+  onProgressUpdate(listener: (result: Record<string, number>) => void): void;
+}
+
+/** What one call's HTTP exchange reports to its task. */
+interface Call {
+  onAbort?: () => void;
+  progress?: (result: Record<string, number>) => void;
 }
 
 /** errno of "the network failed" (600001, net::ERR_*) and of "url not in domain list". */
@@ -94,10 +118,18 @@ export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
    * Runs one network task under WeChat's limit, calling success/fail/complete as wx does, and returns
    * the task. `run` gets a function to hand the headers to onHeadersReceived listeners.
    */
-  function task(kind: string, options: any, run: (headersReceived: (header: Record<string, string>) => void) => Promise<Record<string, unknown>>): Task {
+  function task(kind: string, options: any, run: (headersReceived: (header: Record<string, string>) => void, call: Call) => Promise<Record<string, unknown>>): Task {
     calls.push({ kind, options });
     const listeners: ((result: { header: Record<string, string> }) => void)[] = [];
-    const handle: Task = { abort: () => undefined };
+    const call: Call = {};
+    let aborted = false;
+    const handle: Task = {
+      abort: () => {
+        aborted = true;
+        call.onAbort?.();
+      },
+      onProgressUpdate: (listener) => void (call.progress = listener),
+    };
     if (!settings.noHeaderEvents) handle.onHeadersReceived = (listener) => void listeners.push(listener);
     const failWith = (result: Record<string, unknown>) =>
       setTimeout(() => {
@@ -112,9 +144,23 @@ export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
       failWith({ errMsg: `${kind}:fail exceed max task count` });
       return handle;
     }
+    if (settings.failAll) {
+      failWith({ ...settings.failAll });
+      return handle;
+    }
+    if (settings.silent) {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      handle.abort = () => {
+        inFlight--;
+        failWith({ errMsg: `${kind}:fail abort` });
+      };
+      return handle;
+    }
     inFlight++;
     peak = Math.max(peak, inFlight);
-    run((header) => listeners.forEach((listener) => listener({ header }))).then(
+    // Started on the next turn, as WeChat does: the caller has its task (and its listeners on it) first.
+    Promise.resolve().then(() => (aborted ? Promise.reject(Object.assign(new Error('abort'), { code: 'ABORT' })) : run((header) => listeners.forEach((listener) => listener({ header })), call))).then(
       (result) => {
         inFlight--;
         options.success?.({ ...result, errMsg: `${kind}:ok` });
@@ -122,7 +168,8 @@ export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
       },
       (error: NodeJS.ErrnoException) => {
         inFlight--;
-        const result = error.code === 'TIMEOUT' ? { errMsg: `${kind}:fail timeout` } : { errno: NETWORK_FAILED, errMsg: `${kind}:fail ${error.message}` };
+        const result =
+          error.code === 'TIMEOUT' ? { errMsg: `${kind}:fail timeout` } : error.code === 'ABORT' ? { errMsg: `${kind}:fail abort` } : { errno: NETWORK_FAILED, errMsg: `${kind}:fail ${error.message}` };
         options.fail?.(result);
         options.complete?.(result);
       },
@@ -135,6 +182,7 @@ export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
     calls,
     storage,
     peakInFlight: () => peak,
+    inFlight: () => inFlight,
 
     request(options: any) {
       const method = (options.method ?? 'GET').toUpperCase();
@@ -154,8 +202,8 @@ export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
         else body = Buffer.from(new URLSearchParams(Object.entries(data).map(([k, v]): [string, string] => [k, String(v)])).toString());
       }
       log.push(`${method} ${url}`);
-      return task('request', options, async (headersReceived) => {
-        const answer = await send(url, method, header, body, options.timeout ?? 60_000);
+      return task('request', options, async (headersReceived, call) => {
+        const answer = await send(url, method, header, body, options.timeout ?? 60_000, call);
         headersReceived(pageHeaders(answer.headers));
         let parsed: unknown = options.responseType === 'arraybuffer' ? answer.body.buffer.slice(answer.body.byteOffset, answer.body.byteOffset + answer.body.length) : answer.body.toString('utf8');
         if ((options.dataType ?? 'json') === 'json' && typeof parsed === 'string') {
@@ -171,8 +219,8 @@ export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
 
     downloadFile(options: any) {
       log.push(`DOWNLOAD ${options.url}`);
-      return task('downloadFile', options, async (headersReceived) => {
-        const answer = await send(options.url, 'GET', { ...options.header }, undefined, options.timeout ?? 60_000);
+      return task('downloadFile', options, async (headersReceived, call) => {
+        const answer = await send(options.url, 'GET', { ...options.header }, undefined, options.timeout ?? 60_000, call);
         headersReceived(pageHeaders(answer.headers));
         const tempFilePath = path.join(dir, `${randomUUID()}.tmp`);
         writeFileSync(tempFilePath, answer.body);
@@ -182,7 +230,7 @@ export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
 
     uploadFile(options: any) {
       log.push(`UPLOAD ${options.url}`);
-      return task('uploadFile', options, async (headersReceived) => {
+      return task('uploadFile', options, async (headersReceived, call) => {
         const boundary = `----WeChatStandIn${randomUUID().replace(/-/g, '')}`;
         const parts: Buffer[] = [];
         for (const [name, value] of Object.entries<string>(options.formData ?? {})) {
@@ -191,14 +239,17 @@ export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
         parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${options.name}"; filename="${path.basename(options.filePath)}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
         parts.push(readFileSync(options.filePath), Buffer.from(`\r\n--${boundary}--\r\n`));
         const header = { ...options.header, 'content-type': `multipart/form-data; boundary=${boundary}` };
-        const answer = await send(options.url, 'POST', header, Buffer.concat(parts), options.timeout ?? 60_000);
+        const answer = await send(options.url, 'POST', header, Buffer.concat(parts), options.timeout ?? 60_000, call);
         headersReceived(pageHeaders(answer.headers));
         return { statusCode: answer.status, data: answer.body.toString('utf8') };
       });
     },
 
     getStorageSync: (key) => (storage.has(key) ? JSON.parse(JSON.stringify(storage.get(key))) : ''),
-    setStorageSync: (key, value) => void storage.set(key, JSON.parse(JSON.stringify(value))),
+    setStorageSync: (key, value) => {
+      if (settings.storageFull) throw new Error('setStorageSync:fail exceed storage max size 10M');
+      storage.set(key, JSON.parse(JSON.stringify(value)));
+    },
     getFileSystemManager: () => ({
       readFileSync: (file: string, encoding?: string) => (encoding ? readFileSync(file, encoding as BufferEncoding) : readFileSync(file).buffer as ArrayBuffer),
     }),
