@@ -1,5 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
+// Named imports only: a default import of a built-in costs every bundle an interop helper.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions as HttpsAgentOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Upstream } from './config';
 import { RelayError } from './errors';
@@ -10,8 +11,8 @@ import type { CancelSignal, StreamedBody } from './types';
 // sockets survive between the invocations of a warm function instance.
 
 export interface Agents {
-  http: http.Agent;
-  https: https.Agent;
+  http: HttpAgent;
+  https: HttpsAgent;
 }
 
 /**
@@ -41,7 +42,7 @@ type KeepSocketAlive = (socket: Socket) => boolean;
  * Keeps a socket idle no longer than its server said it would (less a second for the FIN in flight).
  * Node 20 does the same; older runtimes (FC's and SCF's Node 18) ignore the hint, hence our own.
  */
-function honourKeepAliveHints<T extends http.Agent>(agent: T): T {
+function honourKeepAliveHints<T extends HttpAgent>(agent: T): T {
   const keep = (agent.keepSocketAlive as unknown as KeepSocketAlive).bind(agent);
   const keepWithHint: KeepSocketAlive = (socket) => {
     if (!keep(socket)) return false;
@@ -56,11 +57,11 @@ function honourKeepAliveHints<T extends http.Agent>(agent: T): T {
   return agent;
 }
 
-export function createAgents(tls: https.AgentOptions = {}): Agents {
+export function createAgents(tls: HttpsAgentOptions = {}): Agents {
   return {
-    http: honourKeepAliveHints(new http.Agent(AGENT_OPTIONS)),
+    http: honourKeepAliveHints(new HttpAgent(AGENT_OPTIONS)),
     // Certificate verification stays on: never rejectUnauthorized: false.
-    https: honourKeepAliveHints(new https.Agent({ ...AGENT_OPTIONS, ...tls })),
+    https: honourKeepAliveHints(new HttpsAgent({ ...AGENT_OPTIONS, ...tls })),
   };
 }
 
@@ -71,7 +72,7 @@ export interface UpstreamRequest {
   /** Path and query, already checked to stay on the upstream (target.ts). */
   path: string;
   method: string;
-  headers: http.OutgoingHttpHeaders;
+  headers: OutgoingHttpHeaders;
   body: Buffer | undefined;
   /** Total time allowed until the whole response has arrived. */
   timeoutMs: number;
@@ -141,7 +142,7 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
     const { upstream, signal } = request;
     if (signal?.aborted) return reject(new ClientGoneError());
     const secure = upstream.protocol === 'https:';
-    const client = secure ? https : http;
+    const sendRequest = secure ? httpsRequest : httpRequest;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     // Bytes the socket had read before this request: unchanged at a failure means no answer had begun.
@@ -159,7 +160,7 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
     };
     const badUpstream = (message: string) => new RelayError('BAD_UPSTREAM', message);
 
-    const outgoing = client.request({
+    const outgoing = sendRequest({
       protocol: upstream.protocol,
       hostname: upstream.hostname,
       port: upstream.port,
@@ -253,7 +254,7 @@ const truncated = () => Object.assign(new Error('the upstream closed the connect
 /** How servers send bodies without holding or joining them (stream.ts); event functions have none. */
 export interface ServerBodies {
   /** A body still arriving, whose first `prefix` chunks have been read already. */
-  streamed(incoming: http.IncomingMessage, prefix: Buffer[], prefixBytes: number, declared: number | undefined, limits: { maxResponseBytes: number; timeoutMs: number }): StreamedBody;
+  streamed(incoming: IncomingMessage, prefix: Buffer[], prefixBytes: number, declared: number | undefined, limits: { maxResponseBytes: number; timeoutMs: number }): StreamedBody;
   /** A body received whole, in the pieces it came in. */
   held(chunks: Buffer[], size: number): StreamedBody;
 }

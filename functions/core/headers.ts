@@ -119,7 +119,7 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
  * The upstream's response headers as the client should see them, from Node's `rawHeaders` (name, value,
  * name, value, ...), which keeps every repeated header separate where `headers` would merge some.
  */
-export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength: number | undefined, status: number): Record<string, string | string[]> {
+export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength: number | undefined, status: number, basePath = ''): Record<string, string | string[]> {
   let dropped = HOP_BY_HOP;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     if (rawHeaders[i]!.toLowerCase() !== 'connection') continue;
@@ -137,7 +137,7 @@ export function clientResponseHeaders(rawHeaders: readonly string[], bodyLength:
     if (dropped.has(name) || name === 'content-length') continue;
     // The relay's own headers (x-relay-error above all) mean the relay said it: a backend may not forge them.
     if (name.startsWith('x-relay-') || name.startsWith('x_relay_')) continue;
-    const value = rawHeaders[i + 1]!;
+    const value = name === 'set-cookie' && basePath !== '' ? cookieOnRelayPaths(rawHeaders[i + 1]!, basePath) : rawHeaders[i + 1]!;
     const existing = headers[name];
     if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
     else headers[name] = [existing, value].flat();
@@ -154,6 +154,21 @@ function checkHeader(name: string, value: string | string[]): void {
   if (typeof value === 'string' ? INVALID_VALUE.test(value) : value.some((item) => INVALID_VALUE.test(item))) {
     throw new RelayError('BAD_HEADER', `the value of header ${name} is not valid Latin-1 text (or holds control characters)`);
   }
+}
+
+const COOKIE_PATH = /(;\s*path\s*=\s*)([^;]*)/i;
+
+/**
+ * A cookie's Path in the paths clients call: the upstream's base path (UPSTREAM_URL's `/v1`) taken off,
+ * as nginx's proxy_cookie_path does, so `Path=/v1/api` applies to the API path `api/...`. Paths outside
+ * the base path are left as they are.
+ */
+function cookieOnRelayPaths(cookie: string, basePath: string): string {
+  return cookie.replace(COOKIE_PATH, (whole, attribute: string, path: string) => {
+    const trimmed = path.trim();
+    if (trimmed === basePath || trimmed === `${basePath}/`) return `${attribute}/`;
+    return trimmed.startsWith(`${basePath}/`) ? attribute + trimmed.slice(basePath.length) : whole;
+  });
 }
 
 const NONE: ReadonlySet<string> = new Set();

@@ -218,7 +218,7 @@ async function relay(
     throw error instanceof RelayError && error.code === 'RESPONSE_TOO_LARGE' ? tooLarge() : error;
   });
   const { stream } = upstream;
-  const answerHeaders = clientResponseHeaders(upstream.rawHeaders, stream ? stream.length : upstream.body.length, upstream.status);
+  const answerHeaders = clientResponseHeaders(upstream.rawHeaders, stream ? stream.length : upstream.body.length, upstream.status, config.upstream.basePath);
   answerHeaders['x-request-id'] ??= requestId;
   if (limits && limits.responseSize(answerHeaders, upstream.body.length) > limits.maxResponseBytes) {
     throw tooLarge(upstream.body.length);
