@@ -3,10 +3,12 @@
 //   dist/scf-web/ and dist/scf-web.zip    one Tencent SCF web function serving all four
 //   dist/server/index.js                  `npm start`
 //   dist/emulator/index.js                `npm run emulate`
-//   dist/client/index.js (+ .d.ts)      the mini program client
+//   dist/client/index.js (+ .d.ts)      the mini program client (also client/miniprogram_dist, the npm package's)
 //   dist/tools/*.mjs                      `npm run deploy:aliyun`, `deploy:tencent`, `smoke`
 // Type-checking is `tsc` (see `npm run build`); esbuild only strips types, which keeps this fast.
 import { build } from 'esbuild';
+import { generateDtsBundle } from 'dts-bundle-generator';
+import ts from 'typescript';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createZip } from './zip.mjs';
 
@@ -57,21 +59,32 @@ await Promise.all(
   ),
 );
 
-// The mini program client: one ES2017 CommonJS file with no dependencies, plus its types (emitted by
-// `tsc -p client` into dist/client/types, which `npm run build` runs first).
-await build({
+// The mini program client, as the npm package in client/ ships it (client/miniprogram_dist, what the
+// developer tools' 构建 npm copies) and as dist/client (what tests and the example use): one self-contained
+// CommonJS file whose syntax is ES5 (bundled by esbuild, then lowered by TypeScript, since esbuild does not
+// lower to ES5), and one .d.ts with the types inlined. `tsc -p client` (run first by `npm run build`)
+// type-checks it.
+const bundled = await build({
   entryPoints: ['client/index.ts'],
-  outfile: 'dist/client/index.js',
   bundle: true,
   platform: 'neutral',
   target: 'es2017',
   format: 'cjs',
+  write: false,
   logLevel: 'warning',
 });
+const clientJs = ts.transpileModule(bundled.outputFiles[0].text, {
+  compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.None, removeComments: false, importHelpers: false, downlevelIteration: true },
+}).outputText;
+const clientDts = generateDtsBundle([{ filePath: 'client/index.ts', output: { noBanner: true } }], { preferredConfigPath: 'client/tsconfig.json' })[0];
+for (const dir of ['dist/client', 'client/miniprogram_dist']) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/index.js`, clientJs);
+  writeFileSync(`${dir}/index.d.ts`, `/// <reference types="miniprogram-api-typings" />\n${clientDts}`);
+}
 // The example mini program loads the client the way a user would: one copied file.
 mkdirSync('examples/miniprogram/libs', { recursive: true });
 copyFileSync('dist/client/index.js', 'examples/miniprogram/libs/mp-relay.js');
-writeFileSync('dist/client/index.d.ts', "/// <reference types=\"miniprogram-api-typings\" />\nexport * from './types/client/index';\n");
 
 // Upload-ready archives: index.js at the root (the handler is `index.handler` or `index.main_handler`).
 const read = (file) => readFileSync(file);
