@@ -20,6 +20,8 @@ beforeAll(async () => {
         'admin=ad1; path=/v1/admin',
         'elsewhere=e1; Path=/other',
         'trailing=t1; Path=/v1/',
+        'twice=w1; Path=/v1/a; Path=/v1/b',
+        'lookalike=l1; Path=/v10',
       ]);
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ cookie: req.headers.cookie ?? null }));
@@ -39,6 +41,8 @@ test('the relay takes the upstream base path off each Set-Cookie Path, leaves ot
     'admin=ad1; path=/admin',
     'elsewhere=e1; Path=/other',
     'trailing=t1; Path=/',
+    'twice=w1; Path=/a; Path=/b',
+    'lookalike=l1; Path=/v10',
   ]);
 });
 

@@ -156,7 +156,7 @@ function checkHeader(name: string, value: string | string[]): void {
   }
 }
 
-const COOKIE_PATH = /(;\s*path\s*=\s*)([^;]*)/i;
+const COOKIE_PATH = /(;\s*path\s*=\s*)([^;]*)/gi;
 
 /**
  * A cookie's Path in the paths clients call: the upstream's base path (UPSTREAM_URL's `/v1`) taken off,
