@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as Client from '../client/index';
 import { built } from './helpers/processes';
-import { startRelay, startUpstream, type RunningRelay, type Upstream } from './helpers/servers';
+import { useRelay } from './helpers/servers';
 import { createWxStandIn, type WxStandIn } from './helpers/wx-stand-in';
 
 // Issue 15, item 6: every call returns a promise with the task's powers: abort() (rejects with ABORTED,
@@ -13,23 +13,14 @@ import { createWxStandIn, type WxStandIn } from './helpers/wx-stand-in';
 const client: typeof Client = require(built('client', 'index.js'));
 const IMAGE = randomBytes(64 * 1024);
 
-let upstream: Upstream;
-let relay: RunningRelay;
 let upstreamClosed = 0;
-beforeAll(async () => {
-  upstream = await startUpstream((req, res) => {
-    if (req.url?.startsWith('/api/hold')) return void req.socket.once('close', () => upstreamClosed++);
-    if (req.url?.startsWith('/img/')) return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': IMAGE.length, 'x-backend': 'yes' }).end(IMAGE);
-    res.writeHead(200, { 'content-type': 'application/json', 'x-backend': 'yes' }).end('{"ok":true}');
-  });
-  relay = await startRelay({ UPSTREAM_URL: upstream.url, RELAY_LOG: '0' });
-});
-afterAll(async () => {
-  await relay.close();
-  await upstream.close();
+const context = useRelay((req, res) => {
+  if (req.url?.startsWith('/api/hold')) return void req.socket.once('close', () => upstreamClosed++);
+  if (req.url?.startsWith('/img/')) return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': IMAGE.length, 'x-backend': 'yes' }).end(IMAGE);
+  res.writeHead(200, { 'content-type': 'application/json', 'x-backend': 'yes' }).end('{"ok":true}');
 });
 
-const make = (wx: WxStandIn, options: Partial<Client.RelayClientOptions> = {}) => client.createRelay({ baseUrl: relay.url, wx: wx as unknown as Client.WxApi, ...options });
+const make = (wx: WxStandIn, options: Partial<Client.RelayClientOptions> = {}) => client.createRelay({ baseUrl: context.relay.url, wx: wx as unknown as Client.WxApi, ...options });
 const caught = (promise: Promise<unknown>) => promise.then(() => undefined, (error: Client.RelayError) => error);
 const until = async (condition: () => boolean) => {
   for (let waited = 0; !condition() && waited < 3000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -39,7 +30,7 @@ test('abort() on a call in flight rejects with ABORTED, aborts the WeChat task (
   const wx = createWxStandIn();
   const closedBefore = upstreamClosed;
   const call = make(wx).get('api/hold');
-  await until(() => upstream.requests.some((request) => request.url === '/api/hold'));
+  await until(() => context.upstream.requests.some((request) => request.url === '/api/hold'));
   call.abort();
   const error = await caught(call);
   expect([error?.code, error?.statusCode, error?.fromRelay]).toEqual(['ABORTED', 0, false]);

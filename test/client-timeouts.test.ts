@@ -1,10 +1,9 @@
-import net from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type * as Client from '../client/index';
 import { built } from './helpers/processes';
-import { startRelay, startUpstream, type RunningRelay, type Upstream } from './helpers/servers';
+import { startFlakyFront, useRelay } from './helpers/servers';
 import { createWxStandIn, type WxStandIn } from './helpers/wx-stand-in';
 
 // Issue 15, item 3: no timeout given, none passed (app.json's networkTimeout applies); one given applies
@@ -14,21 +13,12 @@ import { createWxStandIn, type WxStandIn } from './helpers/wx-stand-in';
 
 const client: typeof Client = require(built('client', 'index.js'));
 
-let upstream: Upstream;
-let relay: RunningRelay;
-beforeAll(async () => {
-  upstream = await startUpstream((req, res) => {
-    if (req.url?.startsWith('/api/never')) return;
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-  });
-  relay = await startRelay({ UPSTREAM_URL: upstream.url, RELAY_LOG: '0' });
-});
-afterAll(async () => {
-  await relay.close();
-  await upstream.close();
+const context = useRelay((req, res) => {
+  if (req.url?.startsWith('/api/never')) return;
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
 });
 
-const make = (wx: WxStandIn, options: Partial<Client.RelayClientOptions> = {}) => client.createRelay({ baseUrl: relay.url, wx: wx as unknown as Client.WxApi, ...options });
+const make = (wx: WxStandIn, options: Partial<Client.RelayClientOptions> = {}) => client.createRelay({ baseUrl: context.relay.url, wx: wx as unknown as Client.WxApi, ...options });
 const caught = (promise: Promise<unknown>) => promise.then(() => undefined, (error: Client.RelayError) => error);
 const uploadFile = () => {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'mp-relay-timeouts-')), 'a.txt');
@@ -36,21 +26,7 @@ const uploadFile = () => {
   return file;
 };
 
-/** A front for the relay that cuts the first `drops` connections before any answer. */
-async function flakyFront(drops: number) {
-  let connections = 0;
-  const target = new URL(relay.url);
-  const server = net.createServer((socket) => {
-    connections++;
-    if (connections <= drops) return void socket.destroy();
-    const onward = net.connect(Number(target.port), target.hostname);
-    socket.pipe(onward).pipe(socket);
-    onward.on('error', () => socket.destroy());
-    socket.on('error', () => onward.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, connections: () => connections, close: () => new Promise<void>((done) => server.close(() => done())) };
-}
+const flakyFront = (drops: number) => startFlakyFront(context.relay.url, drops);
 
 test('no timeout given: none is passed to wx, so app.json’s networkTimeout applies', async () => {
   const wx = createWxStandIn();

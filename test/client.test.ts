@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as Client from '../client/index';
 import { built } from './helpers/processes';
-import { startRelay, startUpstream, type RunningRelay, type Upstream } from './helpers/servers';
+import { startFlakyFront, startRelay, startUpstream, type RunningRelay, type Upstream } from './helpers/servers';
 import { createWxStandIn, type WxStandIn } from './helpers/wx-stand-in';
 
 // The built mini program client (dist/client/index.js) end to end: a wx stand-in doing real HTTP,
@@ -141,25 +141,7 @@ describe('get, post, put', () => {
 });
 
 describe('retries and network failures', () => {
-  /** A TCP front for the relay that cuts the first `drops` connections before any answer. */
-  async function flakyFront(drops: number): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
-    let connections = 0;
-    const target = new URL(relay.url);
-    const server = net.createServer((socket) => {
-      connections++;
-      if (connections <= drops) return void socket.destroy();
-      const onward = net.connect(Number(target.port), target.hostname);
-      socket.pipe(onward).pipe(socket);
-      onward.on('error', () => socket.destroy());
-      socket.on('error', () => onward.destroy());
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return {
-      url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-      connections: () => connections,
-      close: () => new Promise((done) => server.close(() => done())),
-    };
-  }
+  const flakyFront = (drops: number) => startFlakyFront(relay.url, drops);
 
   test('get and downloadImage are retried once after a network failure', async () => {
     const front = await flakyFront(1);

@@ -131,6 +131,22 @@ export function useRelay(handler: UpstreamHandler, path = ''): { upstream: Upstr
   return context;
 }
 
+/** A TCP front for `target` (a relay's URL) that cuts the first `drops` connections before any answer. */
+export async function startFlakyFront(target: string, drops: number): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
+  let connections = 0;
+  const { hostname, port } = new URL(target);
+  const server = net.createServer((socket) => {
+    connections++;
+    if (connections <= drops) return void socket.destroy();
+    const onward = net.connect(Number(port), hostname);
+    socket.pipe(onward).pipe(socket);
+    onward.on('error', () => socket.destroy());
+    socket.on('error', () => onward.destroy());
+  });
+  const { port: frontPort, close } = await listenOnLoopback(server);
+  return { url: `http://127.0.0.1:${frontPort}`, connections: () => connections, close };
+}
+
 export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
