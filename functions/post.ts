@@ -2,4 +2,5 @@
 import { cloudEntry } from './adapters/cloud/entry';
 import { ENDPOINTS } from './core/endpoints';
 
-export const { handler, main_handler } = cloudEntry(ENDPOINTS.post);
+// Assigned to module.exports rather than exported: ESM exports would cost every bundle esbuild's interop helpers.
+module.exports = cloudEntry(ENDPOINTS.post);

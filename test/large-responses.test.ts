@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import { STREAM_ABOVE_BYTES } from '../functions/core/relay';
+import { createServerBodies } from '../functions/core/stream';
 import { loadBundle } from './helpers/processes';
-import { send, startRelay, startUpstream, type RunningRelay, type Upstream } from './helpers/servers';
+import { send, startRawUpstream, startRelay, startUpstream, type RunningRelay, type Upstream } from './helpers/servers';
 
 // Servers (local server, SCF web function) stream an upstream body above STREAM_ABOVE_BYTES instead of
 // holding it: memory stays flat however many downloads run. What that changes, and what it does not:
@@ -76,7 +77,7 @@ function fetchAll(path: string): Promise<{ status: number; headers: http.Incomin
 
 const lastLog = (fragment: string) => relay.logs.map((line) => JSON.parse(line)).filter((line) => String(line.path).includes(fragment)).pop();
 const until = async (condition: () => unknown) => {
-  for (let waited = 0; !condition() && waited < 3000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let waited = 0; !(await condition()) && waited < 3000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
 };
 
 test('a large body is streamed: the client has the headers and the first half while the upstream still holds the rest', async () => {
@@ -170,4 +171,42 @@ test('event functions never stream: the bundle returns the whole large body, onc
   const result = (await handler(event, {})) as { statusCode: number; body: string; isBase64Encoded: boolean };
   expect([result.statusCode, result.isBase64Encoded]).toEqual([200, true]);
   expect(Buffer.from(result.body, 'base64').equals(BIG)).toBe(true);
+});
+
+test('clients that never read cannot take the upstream pool: past the cap on streams a large answer is 503 BUSY, small ones still flow', async () => {
+  const capped = await startRelay({ UPSTREAM_URL: upstream.url }, { streaming: createServerBodies(2) });
+  const stuck: http.ClientRequest[] = [];
+  try {
+    // Two downloads whose clients read nothing: each holds a stream, and with it an upstream socket.
+    for (let i = 0; i < 2; i++) {
+      const request = http.get(`${capped.url}/getDownImg?method=held-${i}`, { agent: false });
+      stuck.push(request);
+      const [response] = (await once(request, 'response')) as [http.IncomingMessage];
+      response.pause();
+    }
+    const refused = await send(capped.url, '/getDownImg?method=big');
+    expect([refused.status, refused.headers['x-relay-error'], refused.headers['retry-after']]).toEqual([503, 'BUSY', '1']);
+    expect((await send(capped.url, '/getDownImg?method=small')).status).toBe(200);
+    stuck.forEach((request) => request.destroy());
+    await until(async () => (await send(capped.url, '/getDownImg?method=big')).status === 200);
+    expect((await send(capped.url, '/getDownImg?method=big')).body.equals(BIG)).toBe(true);
+  } finally {
+    stuck.forEach((request) => request.destroy());
+    await capped.close();
+  }
+});
+
+test.each(['0000000002000000', '9999999999999999'])('a declared Content-Length of %s above RELAY_MAX_RESPONSE_BYTES is a 502 before anything is sent', async (length) => {
+  const raw = await startRawUpstream((socket) => {
+    socket.once('data', () => socket.write(`HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(1000)}`));
+    socket.on('error', () => undefined);
+  });
+  const limited = await startRelay({ UPSTREAM_URL: raw.url, RELAY_MAX_RESPONSE_BYTES: '1000000' });
+  try {
+    const reply = await send(limited.url, '/getDownImg?method=huge');
+    expect([reply.status, reply.headers['x-relay-error']]).toEqual([502, 'RESPONSE_TOO_LARGE']);
+  } finally {
+    await limited.close();
+    await raw.close();
+  }
 });

@@ -111,3 +111,13 @@ describe('bufferedSink (servers)', () => {
     expect(line).toEqual({ a: 4 });
   });
 });
+
+test('bufferedSink: the dropped count comes out even when no line follows, once the output drains', async () => {
+  const out = { writes: [] as string[], writableLength: LOG_BACKLOG_BYTES + 1, write(text: string) { this.writes.push(text); } };
+  const sink = bufferedSink(out);
+  sink('{"a":1}');
+  await new Promise((resolve) => setImmediate(resolve));
+  out.writableLength = 0;
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  expect(out.writes.map((text) => JSON.parse(text.trim()))).toEqual([expect.objectContaining({ event: 'logLinesDropped', count: 1 })]);
+});

@@ -70,6 +70,8 @@ describe('the local server', () => {
     ['X-Remote-Addr', '6.6.6.9'],
     ['Client-IP', '6.6.6.9'],
     ['X_Relay_Signature', 'forged'],
+    // The relay sets X-Request-Id itself; a CGI backend would read this spelling as it.
+    ['X_Request_Id', 'spoof'],
     // Frameworks obey these over the method the relay forwards (Laravel turns a POST into a DELETE).
     ['X-HTTP-Method-Override', 'DELETE'],
     ['X-HTTP-Method', 'DELETE'],

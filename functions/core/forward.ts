@@ -202,6 +202,12 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
       const declared = status === 204 || status === 304 ? undefined : declaredLength(incoming.headers['content-length']);
       const { streaming } = request;
       const stream = () => {
+        let body: StreamedBody;
+        try {
+          body = streaming!.bodies.streamed(incoming, chunks, size, declared, request);
+        } catch (error) {
+          return settle(error as Error);
+        }
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         incoming.removeListener('data', onData);
@@ -210,7 +216,7 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
         incoming.removeListener('close', onClose);
         incoming.pause();
         settled = true;
-        resolve({ status, rawHeaders: incoming.rawHeaders, body: EMPTY, stream: streaming!.bodies.streamed(incoming, chunks, size, declared, request) });
+        resolve({ status, rawHeaders: incoming.rawHeaders, body: EMPTY, stream: body });
       };
       const onData = (chunk: Buffer) => {
         size += chunk.length;
@@ -253,14 +259,15 @@ const truncated = () => Object.assign(new Error('the upstream closed the connect
 
 /** How servers send bodies without holding or joining them (stream.ts); event functions have none. */
 export interface ServerBodies {
-  /** A body still arriving, whose first `prefix` chunks have been read already. */
+  /** A body still arriving, whose first `prefix` chunks have been read already. Throws BUSY past the servers' cap. */
   streamed(incoming: IncomingMessage, prefix: Buffer[], prefixBytes: number, declared: number | undefined, limits: { maxResponseBytes: number; timeoutMs: number }): StreamedBody;
   /** A body received whole, in the pieces it came in. */
   held(chunks: Buffer[], size: number): StreamedBody;
 }
 
 function declaredLength(value: string | undefined): number | undefined {
-  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+  // Any number of digits, as Node's parser takes them: a huge one is simply larger than any limit.
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 function toRelayError(error: unknown, request: UpstreamRequest): RelayError {

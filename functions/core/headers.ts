@@ -97,9 +97,10 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
     if (!context.headersParsed) checkHeader(name, value);
     if (HOP_BY_HOP.has(name) || REPLACED_ON_REQUEST.has(name) || dropped.has(name)) continue;
     // CGI-style backends (PHP, WSGI) read `X_Forwarded_For` and `X-Forwarded-For` as one name, so the
-    // relay's own names are compared with `_` read as `-`. x-relay-* carry its signature: never a client's.
+    // relay's own names are compared with `_` read as `-` (`X_Request_Id` too: the relay sets that one).
+    // x-relay-* carry its signature: never a client's.
     const alias = name.includes('_') ? name.replace(/_/g, '-') : name;
-    if (SPOOFABLE_IDENTITY.has(alias) || alias.startsWith('x-relay-')) continue;
+    if (SPOOFABLE_IDENTITY.has(alias) || alias.startsWith('x-relay-') || (alias !== name && (REPLACED_ON_REQUEST.has(alias) || alias === 'x-request-id'))) continue;
     // One Cookie line, as RFC 6265 5.4 wants and as it is signed.
     headers[name] = name === 'cookie' && typeof value !== 'string' ? value.join('; ') : value;
   }

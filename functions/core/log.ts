@@ -51,10 +51,16 @@ export const LOG_BACKLOG_BYTES = 4 * 1024 * 1024;
 export function bufferedSink(output: LogOutput = process.stdout): LogSink {
   let pending = '';
   let dropped = 0;
+  let retry: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
-    if (pending === '') return;
+    if (pending === '' && dropped === 0) return;
     if (output.writableLength > LOG_BACKLOG_BYTES) {
       dropped += countLines(pending);
+      // The count must come out even if no line follows: try again once the output may have drained.
+      retry ??= setTimeout(() => {
+        retry = undefined;
+        flush();
+      }, 1000).unref();
     } else {
       if (dropped > 0) {
         pending = `{"time":"${isoNow()}","level":"warn","event":"logLinesDropped","count":${dropped}}\n${pending}`;

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { RelayError } from './errors';
 import type { ServerBodies } from './forward';
 import type { StreamedBody, StreamOutcome } from './types';
 
@@ -13,7 +14,41 @@ const CUT_SHORT = 'the upstream closed the connection before the streamed respon
  * arrives and no faster than the sink takes it. Bounded like a buffered body: no more than
  * maxResponseBytes in all, and no pause longer than timeoutMs while the sink is ready for more.
  */
-const streamed: ServerBodies['streamed'] = (incoming, prefix, prefixBytes, declared, request) => {
+/**
+ * Streamed bodies in progress at most, per process. Each holds an upstream socket for as long as its
+ * client takes to read it; without a cap, a few hundred clients that never read would hold the whole pool
+ * (256 sockets, forward.ts) and every other request would wait for a socket until it timed out. Past the
+ * cap a large answer is refused 503 BUSY, and the other half of the pool stays for everything else.
+ */
+export const MAX_STREAMED_BODIES = 128;
+
+export function createServerBodies(maxStreamed = MAX_STREAMED_BODIES): ServerBodies {
+  let active = 0;
+  const streamed: ServerBodies['streamed'] = (incoming, prefix, prefixBytes, declared, request) => {
+    if (active >= maxStreamed) {
+      incoming.destroy();
+      throw new RelayError('BUSY', `the relay is streaming ${maxStreamed} large answers already; retry shortly`, { 'retry-after': '1' });
+    }
+    active++;
+    let released = false;
+    const release = () => {
+      if (!released) active--;
+      released = true;
+    };
+    const body = streamedBody(incoming, prefix, prefixBytes, declared, request);
+    return {
+      length: body.length,
+      discard: (reason) => {
+        release();
+        body.discard(reason);
+      },
+      pipeTo: (sink) => body.pipeTo(sink).finally(release),
+    };
+  };
+  return { streamed, held };
+}
+
+const streamedBody: ServerBodies['streamed'] = (incoming, prefix, prefixBytes, declared, request) => {
   return {
     length: declared,
     discard: () => incoming.destroy(),
@@ -89,4 +124,5 @@ const held = (chunks: Buffer[], size: number): StreamedBody => ({
     }),
 });
 
-export const serverBodies: ServerBodies = { streamed, held };
+/** The servers' bodies, with the default cap on streams. */
+export const serverBodies: ServerBodies = createServerBodies();

@@ -7,6 +7,7 @@ import { ENDPOINTS } from '../../functions/core/endpoints';
 import { createAgents, type Agents } from '../../functions/core/forward';
 import { createRelay } from '../../functions/core/relay';
 import { serverBodies } from '../../functions/core/stream';
+import type { ServerBodies } from '../../functions/core/forward';
 import { createRelayServer } from '../../functions/adapters/node-http/server';
 
 // Real servers on 127.0.0.1 with port 0, and a plain node:http client that neither decompresses
@@ -95,13 +96,13 @@ export interface RunningRelay {
 }
 
 /** The real relay: all four functions behind the Node adapter's server, configured from `env`. */
-export function startRelay(env: Env, options: { tlsCa?: string | Buffer } = {}): Promise<RunningRelay> {
+export function startRelay(env: Env, options: { tlsCa?: string | Buffer; streaming?: ServerBodies } = {}): Promise<RunningRelay> {
   const logs: string[] = [];
   // Fresh agents per relay, so one test's pooled sockets never serve another's; the relay's own
   // settings (idle time, Keep-Alive hints), so tests see what production does.
   const agents: Agents = createAgents({ ca: options.tlsCa });
   const config = loadConfig(env);
-  const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { agents, log: (line) => logs.push(line), streaming: serverBodies }));
+  const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { agents, log: (line) => logs.push(line), streaming: options.streaming ?? serverBodies }));
   return listenOnLoopback(createRelayServer(relays)).then(({ port, close }) => ({
     url: `http://127.0.0.1:${port}`,
     logs,

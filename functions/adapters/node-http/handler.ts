@@ -197,8 +197,8 @@ function readBody(req: IncomingMessage, limit: number, idleMs: number): Promise<
 
 /**
  * The client's headers less the platform's own, with the request id the server chose for this request.
- * Node's map is ours to change and has no prototype (`__proto__` is an ordinary name), so it is edited in
- * place rather than copied.
+ * Node's map is ours to change, so it is edited in place rather than copied. (Node's parser drops a
+ * header named `__proto__` before we see it.)
  */
 function forwardable(headers: IncomingHttpHeaders, platform: PlatformHeaders, requestId: string): HeaderMap {
   if (platform !== NO_PLATFORM_HEADERS) {
