@@ -110,7 +110,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
 /**
  * Sends the request and buffers the whole response (so a truncated body becomes a clean 502 instead of
- * a half-sent 200). An idempotent request that fails on a reused socket before a single response byte
+ * a half-sent 200), unless `streaming` hands a large body over as it arrives. An idempotent request that fails on a reused socket before a single response byte
  * arrived is sent once more on a new connection: the server had closed that idle connection.
  */
 export async function forward(request: UpstreamRequest, agents: Agents = defaultAgents): Promise<UpstreamResponse> {
