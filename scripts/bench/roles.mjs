@@ -90,22 +90,25 @@ function delayHop(port, ms, loss = 0) {
   // 200 ms, or two round trips if longer), holding back what follows it, as TCP does.
   const random = seeded(1);
   const rto = Math.max(200, 4 * ms);
-  const delayed = (from, to, firstExtra) => {
-    let extra = firstExtra;
-    let lastDelivery = 0;
-    from.on('data', (chunk) => {
-      let at = Math.max(Date.now() + ms + extra, lastDelivery);
-      if (loss > 0 && random() < loss) at += rto;
-      lastDelivery = at;
-      setTimeout(() => to.destroyed || to.write(chunk), at - Date.now());
-      extra = 0;
-    });
-  };
   const server = net.createServer({ noDelay: true }, (socket) => {
     const onward = net.connect({ port: Number(port), host: '127.0.0.1', noDelay: true });
+    // The last moment anything is due to arrive, either way: a close must not overtake a late chunk.
+    let lastDelivery = 0;
+    const delayed = (from, to, firstExtra) => {
+      let extra = firstExtra;
+      let previous = 0;
+      from.on('data', (chunk) => {
+        let at = Math.max(Date.now() + ms + extra, previous);
+        if (loss > 0 && random() < loss) at += rto;
+        previous = at;
+        lastDelivery = Math.max(lastDelivery, at);
+        setTimeout(() => to.destroyed || to.write(chunk), at - Date.now());
+        extra = 0;
+      });
+    };
     delayed(socket, onward, 2 * ms);
     delayed(onward, socket, 0);
-    const close = () => setTimeout(() => (socket.destroy(), onward.destroy()), ms);
+    const close = () => setTimeout(() => (socket.destroy(), onward.destroy()), Math.max(ms, lastDelivery - Date.now() + 1));
     socket.on('close', close).on('error', close);
     onward.on('close', close).on('error', close);
   });
