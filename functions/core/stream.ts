@@ -10,11 +10,6 @@ import type { StreamedBody, StreamOutcome } from './types';
 const CUT_SHORT = 'the upstream closed the connection before the streamed response was complete (TRUNCATED)';
 
 /**
- * The rest of a response body, after the `prefix` chunks already read, written into a sink as it
- * arrives and no faster than the sink takes it. Bounded like a buffered body: no more than
- * maxResponseBytes in all, and no pause longer than timeoutMs while the sink is ready for more.
- */
-/**
  * Streamed bodies in progress at most, per process. Each holds an upstream socket for as long as its
  * client takes to read it; without a cap, a few hundred clients that never read would hold the whole pool
  * (256 sockets, forward.ts) and every other request would wait for a socket until it timed out. Past the
@@ -48,6 +43,11 @@ export function createServerBodies(maxStreamed = MAX_STREAMED_BODIES): ServerBod
   return { streamed, held };
 }
 
+/**
+ * The rest of a response body, after the `prefix` chunks already read, written into a sink as it
+ * arrives and no faster than the sink takes it. Bounded like a buffered body: no more than
+ * maxResponseBytes in all, and no pause longer than timeoutMs while the sink is ready for more.
+ */
 const streamedBody: ServerBodies['streamed'] = (incoming, prefix, prefixBytes, declared, request) => {
   return {
     length: declared,
