@@ -96,8 +96,9 @@ export type RelayPromise<T> = Promise<T> & { abort(): void };
 /** One call as the request interceptors see it; they may change any field and return it (or a promise of it). */
 export interface CallConfig extends RequestOptions {
   kind: 'request' | 'download' | 'upload';
-  method: 'GET' | 'POST' | 'PUT';
-  /** The relay function: `get`, `post`, `put`, `getDownImg`. */
+  /** PATCH is sent as a POST to `post` with `X-HTTP-Method-Override: PATCH`: wx.request has no PATCH. */
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  /** The relay function: `get`, `post`, `put`, `getDownImg`, `delete`. */
   fn: string;
   /** The API path. */
   path: string;
@@ -126,6 +127,13 @@ export interface RelayClient {
   /** `data` goes as JSON. With an empty `path`, a `method` field in `data` names the API (the original PHP proxy's way). */
   post<T = unknown>(path: string, data?: unknown, options?: RequestOptions): RelayPromise<RelayResponse<T>>;
   put<T = unknown>(path: string, data?: unknown, options?: RequestOptions): RelayPromise<RelayResponse<T>>;
+  /** DELETE through the relay's `delete` function; `query` goes in the URL, as with `get`. */
+  delete<T = unknown>(path: string, query?: Query, options?: RequestOptions): RelayPromise<RelayResponse<T>>;
+  /**
+   * PATCH, sent as a POST to `post` with `X-HTTP-Method-Override: PATCH` (wx.request cannot send PATCH).
+   * The backend must honour that header: Laravel and Rails do by default, Express with method-override.
+   */
+  patch<T = unknown>(path: string, data?: unknown, options?: RequestOptions): RelayPromise<RelayResponse<T>>;
   downloadImage(path: string, query?: Query, options?: RequestOptions): RelayPromise<DownloadResult>;
   upload<T = unknown>(path: string, options: UploadOptions): RelayPromise<UploadResult<T>>;
   interceptors: Interceptors;
@@ -223,11 +231,13 @@ export function createRelay(options: RelayClientOptions): RelayClient {
           try {
             if (config.kind === 'request') {
               const requestHeader = headerFor(config);
-              if (config.method !== 'GET' && !hasHeader(requestHeader, 'content-type')) requestHeader['content-type'] = 'application/json';
+              const sendsBody = config.method !== 'GET' && config.method !== 'DELETE';
+              if (sendsBody && !hasHeader(requestHeader, 'content-type')) requestHeader['content-type'] = 'application/json';
+              if (config.method === 'PATCH') mergeHeaders(requestHeader, { 'X-HTTP-Method-Override': 'PATCH' });
               task = wxApi.request({
                 url: urlOf(config),
-                method: config.method,
-                data: config.method === 'GET' ? undefined : (config.data as WechatMiniprogram.IAnyObject),
+                method: config.method === 'PATCH' ? 'POST' : config.method,
+                data: sendsBody ? (config.data as WechatMiniprogram.IAnyObject) : undefined,
                 header: requestHeader,
                 dataType: config.dataType || 'json',
                 ...passThrough(config),
@@ -306,7 +316,7 @@ export function createRelay(options: RelayClientOptions): RelayClient {
       let configured: Promise<CallConfig> = Promise.resolve(config);
       requestInterceptors.forEach((interceptor) => (configured = configured.then(interceptor)));
       let answered: Promise<unknown> = configured.then((final) =>
-        // Only a call that may be repeated is sent twice: a POST or PUT that failed may have been acted on.
+        // Only a call that may be repeated is sent twice: a POST, PUT, PATCH or DELETE that failed may have been acted on (a repeated DELETE would answer 404).
         withRetry((deadline) => sendOnce(final, control, deadline), checkedTimeout(final.timeout !== undefined ? final.timeout : options.timeout), final.method === 'GET' && final.kind !== 'upload', control),
       );
       responseInterceptors.forEach(([onAnswer, onError]) => (answered = answered.then(onAnswer, onError)));
@@ -328,6 +338,8 @@ export function createRelay(options: RelayClientOptions): RelayClient {
     get: (path, query, callOptions) => call('request', 'GET', 'get', path, query, undefined, callOptions),
     post: (path, data, callOptions) => call('request', 'POST', 'post', path, undefined, data, callOptions),
     put: (path, data, callOptions) => call('request', 'PUT', 'put', path, undefined, data, callOptions),
+    delete: (path, query, callOptions) => call('request', 'DELETE', 'delete', path, query, undefined, callOptions),
+    patch: (path, data, callOptions) => call('request', 'PATCH', 'post', path, undefined, data, callOptions),
     downloadImage: (path, query, callOptions) => call('download', 'GET', 'getDownImg', path, query, undefined, callOptions),
     upload: (path, upload) => call('upload', 'POST', 'post', path, undefined, undefined, upload),
     interceptors: {

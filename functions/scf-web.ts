@@ -1,4 +1,4 @@
-// Tencent SCF web function: all four endpoints from one ordinary HTTP server on 0.0.0.0:9000, the
+// Tencent SCF web function: all five endpoints from one ordinary HTTP server on 0.0.0.0:9000, the
 // port SCF routes to. Started by dist/scf-web/scf_bootstrap.
 // https://cloud.tencent.com/document/product/583/56124 (web functions)
 import { installSafetyNet } from './adapters/node-http/safety-net';

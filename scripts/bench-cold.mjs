@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
-const FUNCTIONS = ['get', 'post', 'put', 'getDownImg'];
+const FUNCTIONS = ['get', 'post', 'put', 'getDownImg', 'delete'];
 const WARMUP = 2;
 export const SIZE_BUDGET = 40 * 1024;
 export const REQUIRE_BUDGET_MS = 2;
@@ -67,7 +67,7 @@ export async function coldStart({ runs = 15, distDir = 'dist' } = {}) {
     { name: 'got@14, bundled (comparison)', file: gotFile, mode: 'load', fn: 'get', sized: true },
   ].map((target) => ({ ...target, samples: [] }));
   const once = ({ file, mode, fn }) => {
-    const method = { post: 'POST', put: 'PUT' }[fn] ?? 'GET';
+    const method = { post: 'POST', put: 'PUT', delete: 'DELETE' }[fn] ?? 'GET';
     const run = spawnSync(process.execPath, ['-e', PROBE, file, mode, fn, method], { env: { PATH: process.env.PATH, UPSTREAM_URL: `http://127.0.0.1:${port}` }, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`probe failed for ${file}: ${run.stderr}`);
     return JSON.parse(run.stderr);

@@ -1,6 +1,6 @@
 // Bundles each function into its own self-contained CommonJS file, deployable alone:
-//   dist/<fn>/index.js and dist/<fn>.zip  for get, post, put, getDownImg (FC, SCF, Lambda)
-//   dist/scf-web/ and dist/scf-web.zip    one Tencent SCF web function serving all four
+//   dist/<fn>/index.js and dist/<fn>.zip  for get, post, put, getDownImg, delete (FC, SCF, Lambda)
+//   dist/scf-web/ and dist/scf-web.zip    one Tencent SCF web function serving all five
 //   dist/server/index.js                  `npm start`
 //   dist/emulator/index.js                `npm run emulate`
 //   dist/client/index.js (+ .d.ts)      the mini program client (also client/miniprogram_dist, the npm package's)
@@ -12,7 +12,7 @@ import ts from 'typescript';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createZip } from './zip.mjs';
 
-const FUNCTIONS = ['get', 'post', 'put', 'getDownImg'];
+const FUNCTIONS = ['get', 'post', 'put', 'getDownImg', 'delete'];
 
 const entries = {
   ...Object.fromEntries(FUNCTIONS.map((name) => [name, `functions/${name}.ts`])),

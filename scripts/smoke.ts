@@ -1,5 +1,5 @@
-// `npm run smoke -- https://api.example.cn [--get api/users] [--post api/echo] [--put api/echo] [--img img/logo.png]`
-// Probes a deployed (or local) relay end to end through its four functions and prints a pass/fail
+// `npm run smoke -- https://api.example.cn [--get api/users] [--post api/echo] [--put api/echo] [--delete api/echo] [--img img/logo.png]`
+// Probes a deployed (or local) relay end to end through its five functions and prints a pass/fail
 // table. The default paths are the demo backend's, so `npm start` then `npm run smoke -- http://127.0.0.1:9000`
 // passes as is; against your backend, name paths it answers. got's retries ride out a cold start.
 import got, { type Response } from 'got';
@@ -42,17 +42,17 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('usage: npm run smoke -- https://your.domain [--get api/users] [--post api/echo] [--put api/echo] [--img img/logo.png]\n');
     return 2;
   }
-  const paths = { get: option(argv, '--get', 'api/users'), post: option(argv, '--post', 'api/echo'), put: option(argv, '--put', 'api/echo'), img: option(argv, '--img', 'img/logo.png') };
+  const paths = { get: option(argv, '--get', 'api/users'), post: option(argv, '--post', 'api/echo'), put: option(argv, '--put', 'api/echo'), delete: option(argv, '--delete', 'api/echo'), img: option(argv, '--img', 'img/logo.png') };
   const client = got.extend({
     throwHttpErrors: false,
     followRedirect: false,
     responseType: 'buffer',
     timeout: { request: 20_000 },
     // A cold start or a dropped connection is retried; the relay's own answers are not (no status codes).
-    retry: { limit: 2, methods: ['GET', 'PUT', 'POST'], statusCodes: [] },
+    retry: { limit: 2, methods: ['GET', 'PUT', 'POST', 'DELETE'], statusCodes: [] },
     headers: { 'user-agent': 'mp-relay-smoke' },
   });
-  const send = (method: 'GET' | 'POST' | 'PUT', target: string, json?: unknown) => client(target, { method, json, responseType: 'buffer' });
+  const send = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', target: string, json?: unknown) => client(target, { method, json, responseType: 'buffer' });
   const url = (fn: string, query: string) => `${base}/${fn}?${query}`;
   const q = (path: string) => `method=${encodeURIComponent(path)}`;
 
@@ -79,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       },
       detail: (response) => `${response.body.length} bytes, ${response.headers['content-type']}`,
     },
+    { name: 'delete', request: `DELETE /delete?method=${paths.delete}`, send: () => send('DELETE', url('delete', q(paths.delete))), check: fromBackend },
     {
       name: 'bad path',
       request: 'GET /get?method=../../etc/passwd',

@@ -8,7 +8,7 @@ import { send, startUpstream } from './helpers/servers';
 // What `npm run build` leaves for deployment: one bundle and one upload-ready zip per function, and
 // the Tencent SCF web function with its bootstrap. Sizes are budgets; speed is for `npm run bench:cold`.
 
-const FUNCTIONS = ['get', 'post', 'put', 'getDownImg'];
+const FUNCTIONS = ['get', 'post', 'put', 'getDownImg', 'delete'];
 
 interface ZipEntry {
   name: string;

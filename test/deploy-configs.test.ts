@@ -172,7 +172,7 @@ describe('s.yaml (Serverless Devs: fc3 and fc3-domain components)', () => {
 
   test('the header is Serverless Devs 3 and every expression resolves', () => {
     expect(doc.edition).toBe('3.0.0');
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(FUNCTIONS.length);
     expect(domain).toBeDefined();
   });
 

@@ -25,7 +25,7 @@ interface Replay {
   body: Buffer;
 }
 
-type Base = 'post' | 'get' | 'stale' | 'future';
+type Base = 'post' | 'get' | 'stale' | 'future' | 'patch';
 
 interface Case {
   what: string;
@@ -39,7 +39,8 @@ const accepted = (what: string, base: Base, tamper: (request: Replay) => void): 
 const setQuery = (request: Replay, query: string) => (request.url = request.url.split('?')[0]! + query);
 
 // `post` is POST /v1/api/orders?page=2 with a JSON body, Authorization, Content-Type and Cookie;
-// `get` is GET /v1/api/users with none of them; `stale` and `future` are `post` signed 400 s off.
+// `get` is GET /v1/api/users with none of them; `stale` and `future` are `post` signed 400 s off;
+// `patch` is `post` with X-HTTP-Method-Override: PATCH, which the relay signs as a fourth header.
 const CASES: Case[] = [
   accepted('nothing changed (a replay within the window is not prevented)', 'post', () => {}),
   accepted('nothing changed, GET without body or covered headers', 'get', () => {}),
@@ -71,6 +72,14 @@ const CASES: Case[] = [
   refused('x-relay-signed-headers: another list', 'post', (r) => (r.headers['x-relay-signed-headers'] = 'authorization;content-type')),
   refused('x-relay-signed-headers: removed', 'post', (r) => delete r.headers['x-relay-signed-headers']),
   refused('X-HTTP-Method-Override added (not signed, yet frameworks act on it)', 'post', (r) => (r.headers['x-http-method-override'] = 'DELETE')),
+  accepted('X-HTTP-Method-Override signed by the relay, nothing changed', 'patch', () => {}),
+  refused('X-HTTP-Method-Override: PATCH changed to DELETE', 'patch', (r) => (r.headers['x-http-method-override'] = 'DELETE')),
+  refused('X-HTTP-Method-Override: removed', 'patch', (r) => delete r.headers['x-http-method-override']),
+  refused('X-HTTP-Method-Override removed and x-relay-signed-headers set back to three', 'patch', (r) => {
+    delete r.headers['x-http-method-override'];
+    r.headers['x-relay-signed-headers'] = 'authorization;content-type;cookie';
+  }),
+  refused('X-HTTP-Method-Override signed, x-relay-signed-headers set back to three', 'patch', (r) => (r.headers['x-relay-signed-headers'] = 'authorization;content-type;cookie')),
 
   // The boundary: these are not signed, so changing them must not matter.
   accepted('uncovered: User-Agent changed', 'post', (r) => (r.headers['user-agent'] = 'curl/8')),
@@ -176,6 +185,7 @@ beforeAll(async () => {
   signed.get = await throughRelay('/get?method=api/users');
   signed.stale = await signedAtOffset(-400_000, '/post?page=2', post);
   signed.future = await signedAtOffset(400_000, '/post?page=2', post);
+  signed.patch = await throughRelay('/post?page=2', { ...post, headers: { ...POST_HEADERS, 'x-http-method-override': 'PATCH' } });
   backends = [await expressBackend(), ...(hasPhp ? [await phpBackend()] : [])];
 });
 
@@ -210,6 +220,11 @@ test('the relay signs the documented string over what it sent', () => {
     'cookie:sid=abc; theme=dark',
   ];
   expect(request.headers['x-relay-signature']).toBe(createHmac('sha256', SECRET).update(lines.join('\n'), 'latin1').digest('hex'));
+  // With the override, a ninth line, and x-relay-signed-headers naming it.
+  const patch = signed.patch;
+  expect(patch.headers['x-relay-signed-headers']).toBe('authorization;content-type;cookie;x-http-method-override');
+  const patchLines = [...lines.slice(0, 3), patch.headers['x-relay-timestamp'], ...lines.slice(4), 'x-http-method-override:PATCH'];
+  expect(patch.headers['x-relay-signature']).toBe(createHmac('sha256', SECRET).update(patchLines.join('\n'), 'latin1').digest('hex'));
   const get = signed.get;
   const getLines = ['v2', 'GET', '/v1/api/users', get.headers['x-relay-timestamp'], createHash('sha256').digest('hex'), 'authorization:', 'content-type:', 'cookie:'];
   expect(get.headers['x-relay-signature']).toBe(createHmac('sha256', SECRET).update(getLines.join('\n'), 'latin1').digest('hex'));

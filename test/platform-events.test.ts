@@ -40,7 +40,7 @@ afterAll(async () => {
 const lastSeen = () => upstream.requests[upstream.requests.length - 1]!;
 const GET_USERS: events.RequestParts = { method: 'GET', path: '/get', query: 'method=api/users&page=2' };
 
-test.each(['get', 'post', 'put', 'getDownImg'])('dist/%s/index.js exports handler and main_handler, the same function of arity 0', (fn) => {
+test.each(['get', 'post', 'put', 'getDownImg', 'delete'])('dist/%s/index.js exports handler and main_handler, the same function of arity 0', (fn) => {
   const bundle = loadBundle(fn, env);
   expect(typeof bundle.handler).toBe('function');
   expect(bundle.main_handler).toBe(bundle.handler);

@@ -26,10 +26,11 @@ test('every probe passes against the relay with its demo backend', async () => {
       ['PASS', 'post'],
       ['PASS', 'put'],
       ['PASS', 'getDownImg'],
+      ['PASS', 'delete'],
       ['PASS', 'bad path'],
     ]);
     expect(run.stdout).toMatch(/getDownImg .* \d+ bytes, image\/png/);
-    expect(run.stdout).toContain('all 5 probes passed');
+    expect(run.stdout).toContain('all 6 probes passed');
   } finally {
     await relay.stop();
   }
@@ -43,7 +44,7 @@ test('a relay whose backend is down fails the probes, naming the relay error, an
     expect(run.stdout).toMatch(/^FAIL +get .*relay error UPSTREAM_UNREACHABLE/m);
     // The bad-path probe is answered by the relay itself, backend or not.
     expect(run.stdout).toMatch(/^PASS +bad path/m);
-    expect(run.stdout).toContain('4 of 5 probes failed');
+    expect(run.stdout).toContain('5 of 6 probes failed');
   } finally {
     await relay.stop();
   }

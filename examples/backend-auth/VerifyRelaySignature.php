@@ -16,6 +16,9 @@ class VerifyRelaySignature
     /** The headers the signature covers, in this order; the relay names them in x-relay-signed-headers. */
     public const SIGNED_HEADERS = ['authorization', 'content-type', 'cookie'];
 
+    /** Covered after them when present: the relay sends it on /post only, for PATCH or DELETE. */
+    public const METHOD_OVERRIDE = 'x-http-method-override';
+
     public function handle(Request $request, Closure $next)
     {
         $valid = self::isValid(
@@ -42,15 +45,16 @@ class VerifyRelaySignature
         if ($secret === '' || !ctype_digit($timestamp) || abs($now - (int) $timestamp) > self::WINDOW) {
             return false;
         }
-        if (($headers['x-relay-signed-headers'] ?? '') !== implode(';', self::SIGNED_HEADERS)) {
+        // An override the relay did not sign is refused here: Laravel would route on it.
+        $names = self::SIGNED_HEADERS;
+        if (isset($headers[self::METHOD_OVERRIDE])) {
+            $names[] = self::METHOD_OVERRIDE;
+        }
+        if (($headers['x-relay-signed-headers'] ?? '') !== implode(';', $names)) {
             return false;                            // a relay that signs another format
         }
-        // Not signed, yet Laravel would route on it: refuse rather than let it change the method.
-        if (isset($headers['x-http-method-override'])) {
-            return false;
-        }
         $lines = ['v2', $method, $pathAndQuery, $timestamp, hash('sha256', $body)];
-        foreach (self::SIGNED_HEADERS as $name) {
+        foreach ($names as $name) {
             $lines[] = $name . ':' . trim((string) ($headers[$name] ?? ''), " \t");
         }
         $signature = strtolower((string) ($headers['x-relay-signature'] ?? ''));

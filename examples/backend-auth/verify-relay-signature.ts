@@ -6,6 +6,8 @@ import type { NextFunction, Request, Response } from 'express';
 const WINDOW_SECONDS = 300; // 5 minutes either way, for clock skew between the relay and the backend
 // The headers the signature covers, in this order; the relay names them in x-relay-signed-headers.
 const SIGNED_HEADERS = ['authorization', 'content-type', 'cookie'];
+// Covered after them when present: the relay sends it on /post only, for PATCH or DELETE.
+const METHOD_OVERRIDE = 'x-http-method-override';
 
 export function verifyRelaySignature(secret: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -15,12 +17,14 @@ export function verifyRelaySignature(secret: string) {
         const signature = String(req.headers['x-relay-signature'] ?? '');
         const age = Math.abs(Date.now() / 1000 - Number(timestamp));
         if (!/^\d+$/.test(timestamp) || !(age <= WINDOW_SECONDS)) return void res.status(401).json({ message: 'stale or missing x-relay-timestamp' });
-        if (req.headers['x-relay-signed-headers'] !== SIGNED_HEADERS.join(';')) return void res.status(401).json({ message: 'x-relay-signed-headers missing or different: update mp-relay and this middleware together' });
-        // Not signed, yet method-override middleware would act on it: refuse rather than let it change the method.
-        if (req.headers['x-http-method-override'] !== undefined) return void res.status(401).json({ message: 'x-http-method-override is not signed' });
+        // An override the relay did not sign is refused here: method-override middleware would act on it.
+        const names = req.headers[METHOD_OVERRIDE] === undefined ? SIGNED_HEADERS : [...SIGNED_HEADERS, METHOD_OVERRIDE];
+        if (req.headers['x-relay-signed-headers'] !== names.join(';')) return void res.status(401).json({ message: 'x-relay-signed-headers missing or different: update mp-relay and this middleware together' });
+        // The method on the wire: method-override middleware, if mounted first, keeps it in originalMethod.
+        const method = (req as Request & { originalMethod?: string }).originalMethod ?? req.method;
         // req.originalUrl is the request target exactly as the relay sent it (path and query).
-        const lines = ['v2', req.method, req.originalUrl, timestamp, createHash('sha256').update(body).digest('hex')];
-        for (const name of SIGNED_HEADERS) lines.push(`${name}:${String(req.headers[name] ?? '').replace(/^[ \t]+|[ \t]+$/g, '')}`);
+        const lines = ['v2', method, req.originalUrl, timestamp, createHash('sha256').update(body).digest('hex')];
+        for (const name of names) lines.push(`${name}:${String(req.headers[name] ?? '').replace(/^[ \t]+|[ \t]+$/g, '')}`);
         // latin1: Node decodes header bytes as latin1, so this hashes the bytes that were on the wire.
         const expected = createHmac('sha256', secret).update(lines.join('\n'), 'latin1').digest();
         const given = Buffer.from(signature, 'hex');

@@ -52,6 +52,7 @@ const SPOOFABLE_IDENTITY = new Set([
   'client-ip',
   'x-scf-remote-addr',
   // They claim another method than the one the relay forwards, and frameworks obey them (Laravel does).
+  // X-HTTP-Method-Override passes on `post` alone, as PATCH or DELETE (ForwardContext.methodOverride).
   'x-http-method-override',
   'x-http-method',
   'x-method-override',
@@ -75,7 +76,14 @@ export interface ForwardContext {
   bodyLength: number | undefined;
   /** RelayRequest.headersParsed: names and values are known to be valid already. */
   headersParsed?: boolean;
+  /**
+   * `post` only: X-HTTP-Method-Override passes when it says PATCH or DELETE, the methods wx.request
+   * lacks or a POST stands in for; any other value is refused rather than silently sent as a POST.
+   */
+  methodOverride?: boolean;
 }
+
+const OVERRIDABLE = /^(PATCH|DELETE)$/i;
 
 /** A client-supplied x-request-id if it is sane, otherwise a new one. */
 export function pickRequestId(headers: HeaderMap, makeId: () => string): string {
@@ -100,6 +108,11 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
     // relay's own names are compared with `_` read as `-` (`X_Request_Id` too: the relay sets that one).
     // x-relay-* carry its signature: never a client's.
     const alias = name.includes('_') ? name.replace(/_/g, '-') : name;
+    if (name === 'x-http-method-override' && context.methodOverride) {
+      if (typeof value !== 'string' || !OVERRIDABLE.test(value.trim())) throw new RelayError('BAD_HEADER', 'x-http-method-override must be PATCH or DELETE');
+      headers[name] = value.trim().toUpperCase();
+      continue;
+    }
     if (SPOOFABLE_IDENTITY.has(alias) || alias.startsWith('x-relay-') || (alias !== name && (REPLACED_ON_REQUEST.has(alias) || alias === 'x-request-id'))) continue;
     // One Cookie line, as RFC 6265 5.4 wants and as it is signed.
     headers[name] = name === 'cookie' && typeof value !== 'string' ? value.join('; ') : value;

@@ -189,6 +189,7 @@ async function relay(
     publicHost: config.publicHost,
     bodyLength: located.body?.length,
     headersParsed: request.headersParsed,
+    methodOverride: endpoint.method === 'POST',
   });
   if (config.signingSecret) Object.assign(headers, signatureHeaders(config.signingSecret, endpoint.method, pathAndQuery, located.body, headers));
 
@@ -255,7 +256,8 @@ function locateApiPath(
   headers: HeaderMap,
   body: Buffer,
 ): LocatedPath {
-  const forwardedBody = endpoint.method === 'GET' ? undefined : body;
+  // A DELETE may carry a body (some APIs read one); an empty one is not sent, as wx.request sends none.
+  const forwardedBody = endpoint.method === 'GET' || (endpoint.method === 'DELETE' && body.length === 0) ? undefined : body;
   const prefix = `/${endpoint.name}`;
   if (requestPath.startsWith(`${prefix}/`) && requestPath.length > prefix.length + 1) {
     // Path style: the query is the API's own, `method` included. The leading slash stays on the

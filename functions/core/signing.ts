@@ -8,8 +8,11 @@ import type { OutgoingHttpHeaders } from 'node:http';
 /** Request headers that carry identity or meaning, so a backend would assume them signed. Order matters. */
 export const SIGNED_HEADERS = ['authorization', 'content-type', 'cookie'] as const;
 
-/** Sent as `x-relay-signed-headers`, so a verifier can tell a relay that signs another format. */
-const SIGNED_HEADERS_VALUE = SIGNED_HEADERS.join(';');
+/**
+ * Signed after the three, only when the relay sends it (a `post` standing in for PATCH or DELETE): it
+ * changes what a framework does, so it is signed, and a verifier that predates it refuses it as before.
+ */
+export const METHOD_OVERRIDE = 'x-http-method-override';
 
 /**
  * The signed string, lines joined by `\n` (no trailing newline):
@@ -22,14 +25,20 @@ const SIGNED_HEADERS_VALUE = SIGNED_HEADERS.join(';');
  *     authorization:VALUE
  *     content-type:VALUE
  *     cookie:VALUE
+ *     x-http-method-override:VALUE    (only when sent)
  *
  * VALUE is the header as sent upstream without surrounding spaces or tabs, empty when absent.
  */
 export function canonicalString(method: string, pathAndQuery: string, timestamp: string, body: Buffer | undefined, headers: OutgoingHttpHeaders): string {
   const bodyHash = createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
   const lines = ['v2', method, pathAndQuery, timestamp, bodyHash];
-  for (const name of SIGNED_HEADERS) lines.push(`${name}:${headerValue(headers, name)}`);
+  for (const name of signedHeaders(headers)) lines.push(`${name}:${headerValue(headers, name)}`);
   return lines.join('\n');
+}
+
+/** SIGNED_HEADERS, then X-HTTP-Method-Override when it is sent. */
+function signedHeaders(headers: OutgoingHttpHeaders): readonly string[] {
+  return headers[METHOD_OVERRIDE] === undefined ? SIGNED_HEADERS : [...SIGNED_HEADERS, METHOD_OVERRIDE];
 }
 
 /**
@@ -49,7 +58,8 @@ export function signatureHeaders(
   // latin1: Node writes header strings as latin1, so these are the bytes on the wire, which is what a
   // PHP backend sees (a UTF-8 cookie value stays the same bytes on both sides).
   const signature = createHmac('sha256', secret).update(canonicalString(method, pathAndQuery, timestamp, body, headers), 'latin1').digest('hex');
-  return { 'x-relay-timestamp': timestamp, 'x-relay-signed-headers': SIGNED_HEADERS_VALUE, 'x-relay-signature': signature };
+  // Sent so that a verifier rebuilds the same lines, and one expecting another format refuses.
+  return { 'x-relay-timestamp': timestamp, 'x-relay-signed-headers': signedHeaders(headers).join(';'), 'x-relay-signature': signature };
 }
 
 function headerValue(headers: OutgoingHttpHeaders, name: string): string {

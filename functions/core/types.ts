@@ -51,10 +51,10 @@ export interface RelayResponse {
   stream?: StreamedBody;
 }
 
-/** One of the four functions: its name is also its URL segment (`/get`, `/getDownImg`). */
+/** One of the five functions: its name is also its URL segment (`/get`, `/getDownImg`). */
 export interface Endpoint {
   name: string;
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
 }
 
 /** How a streamed body ended: `bytes` sent on, and why it was cut short if it was. */

@@ -7,7 +7,7 @@ import { installSafetyNet } from '../adapters/node-http/safety-net';
 import { createRelayServer } from '../adapters/node-http/server';
 import { startDemoBackend, type DemoBackend } from './demo-backend';
 
-// `npm start`: all four functions on one local server. Without UPSTREAM_URL a demo backend is started
+// `npm start`: all five functions on one local server. Without UPSTREAM_URL a demo backend is started
 // and used, so the relay can be tried straight after cloning.
 
 async function main(): Promise<void> {
@@ -73,6 +73,7 @@ function printBanner(origin: string, basePath: string, upstream: string, isDemo:
     `  curl -i -X POST '${base}/post' -H 'content-type: application/json' -d '{"method":"api/echo","name":"小程序"}'`,
     `  curl -i -X PUT '${base}/put?method=api/echo' -H 'content-type: application/json' -d '{"id":12345678901234567890}'`,
     `  curl -o logo.png '${base}/getDownImg?method=img/logo.png'`,
+    `  curl -i -X DELETE '${base}/delete?method=api/echo'`,
     `  curl -i '${base}/get?method=../etc/passwd'    # refused by the relay: 400 BAD_PATH`,
     '',
   ];

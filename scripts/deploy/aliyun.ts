@@ -1,6 +1,6 @@
-// `npm run deploy:aliyun [-- --dry-run]`: the four functions on Aliyun Function Compute with anonymous
+// `npm run deploy:aliyun [-- --dry-run]`: the five functions on Aliyun Function Compute with anonymous
 // HTTP triggers (no API Gateway, so no 3 s cut-off), and optionally a custom domain routing /get,
-// /post, /put, /getDownImg (and everything under them) to them, with its certificate. Uses the FC API
+// /post, /put, /getDownImg, /delete (and everything under them) to them, with its certificate. Uses the FC API
 // through @alicloud/fc2. Idempotent: every resource is read first, then created or updated.
 import Client, { type FcError } from '@alicloud/fc2';
 import { readFileSync } from 'node:fs';

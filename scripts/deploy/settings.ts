@@ -77,4 +77,5 @@ export const FUNCTIONS = [
   { name: 'post', method: 'POST' },
   { name: 'put', method: 'PUT' },
   { name: 'getDownImg', method: 'GET' },
+  { name: 'delete', method: 'DELETE' },
 ] as const;

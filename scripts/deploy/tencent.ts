@@ -1,7 +1,7 @@
 // `npm run deploy:tencent [-- --dry-run] [-- --web]`: mp-relay on Tencent SCF through Tencent's official
-// Node SDK (tencentcloud-sdk-nodejs-scf). By default the four event functions, each with a function
-// URL; with --web one web function serving all four endpoints. With MP_RELAY_DOMAIN, a custom domain
-// routes /get, /post, /put, /getDownImg to them (CreateCustomDomain). Idempotent: each resource is read
+// Node SDK (tencentcloud-sdk-nodejs-scf). By default the five event functions, each with a function
+// URL; with --web one web function serving all five endpoints. With MP_RELAY_DOMAIN, a custom domain
+// routes /get, /post, /put, /getDownImg, /delete to them (CreateCustomDomain). Idempotent: each resource is read
 // first, then created or updated.
 //
 // Why this path: API Gateway triggers went offline on 2025-06-30 (583/107631; function URLs and web

@@ -101,6 +101,9 @@ interface Call {
   progress?: (result: Record<string, number>) => void;
 }
 
+/** wx.request's `method` values, as its documentation lists them. */
+const WX_REQUEST_METHODS = ['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'CONNECT'];
+
 /** errno of "the network failed" (600001, net::ERR_*) and of "url not in domain list". */
 const NETWORK_FAILED = 600001;
 const NOT_IN_DOMAIN_LIST = 600002;
@@ -186,6 +189,9 @@ export function createWxStandIn(settings: WxStandInOptions = {}): WxStandIn {
 
     request(options: any) {
       const method = (options.method ?? 'GET').toUpperCase();
+      // The methods wx.request documents (no PATCH):
+      // https://developers.weixin.qq.com/miniprogram/dev/api/network/request/wx.request.html
+      if (!WX_REQUEST_METHODS.includes(method)) return task('request', options, async () => Promise.reject(new Error(`invalid method ${method}`)));
       let url: string = options.url;
       const header: Record<string, string> = { ...options.header };
       let body: Buffer | undefined;

@@ -8,7 +8,7 @@ import type { RelayResponse } from '../../core/types';
 import { nodeHandler, writeResponse, type NodeHandler, type NodeHandlerOptions } from './handler';
 import { answerUnexpected, trackRequest } from './safety-net';
 
-// One HTTP server for all four functions, routed by the first path segment (`/get`, `/post`, ...).
+// One HTTP server for all five functions, routed by the first path segment (`/get`, `/post`, ...).
 // Used by `npm start`, by SCF web functions, and by anyone who runs the relay as a plain Node service.
 
 interface Route {
@@ -104,7 +104,7 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
   // CONNECT asks for a tunnel, which a relay to one backend never offers.
   server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
     socket.on('error', () => undefined);
-    socket.end(rawResponse(refuse(new RelayError('METHOD_NOT_ALLOWED', 'CONNECT is not supported: this is not an open proxy', { allow: 'GET, POST, PUT' }), req.method ?? 'CONNECT')));
+    socket.end(rawResponse(refuse(new RelayError('METHOD_NOT_ALLOWED', 'CONNECT is not supported: this is not an open proxy', { allow: 'GET, POST, PUT, DELETE' }), req.method ?? 'CONNECT')));
   });
   return server;
 }

@@ -6,9 +6,9 @@ import { invokeThrough, platformError, PLATFORM_IDS, PLATFORMS, type FunctionHan
 // `npm run emulate -- --platform <id>`: the built bundles (dist/<fn>/index.js) behind a local HTTP
 // server that calls them the way the chosen cloud does, so curl or the mini program devtools can talk
 // to a function exactly as deployed. Routes by the first path segment, like a custom domain mapping
-// /get, /post, /put and /getDownImg to the four functions.
+// /get, /post, /put, /getDownImg and /delete to the five functions.
 
-const FUNCTIONS = ['get', 'post', 'put', 'getDownImg'];
+const FUNCTIONS = ['get', 'post', 'put', 'getDownImg', 'delete'];
 
 interface Options {
   platform: (typeof PLATFORM_IDS)[number];
