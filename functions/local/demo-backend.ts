@@ -44,6 +44,12 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse, body: Buffe
     res.end(JSON.stringify(value));
   };
   if (url.pathname === '/api/users') return json(200, { page: Number(url.searchParams.get('page') ?? 1), users: USERS });
+  // One user: says which method it was asked for, X-HTTP-Method-Override read as Laravel reads it.
+  const user = /^\/api\/users\/(\d+)$/.exec(url.pathname);
+  if (user) {
+    const override = req.method === 'POST' ? req.headers['x-http-method-override'] : undefined;
+    return json(200, { method: typeof override === 'string' ? override.toUpperCase() : req.method, id: Number(user[1]), body: body.toString('utf8') });
+  }
   if (url.pathname === '/api/echo') {
     return json(200, {
       method: req.method,

@@ -1,40 +1,57 @@
-// One page: a list from the backend, a form posted to it, and an image downloaded through the relay.
-// libs/mp-relay.js is the client, copied there by `npm run build` (or copy dist/client/index.js yourself).
-const { createRelay, RelayError } = require('../../libs/mp-relay.js');
-const config = require('../../config.js');
+// One page: a list from the backend (each row deletable), a form posted to it, and an image downloaded
+// through the relay. Every call goes through the shared client in utils/relay.js.
+const { relay, describe } = require('../../utils/relay.js');
 
-/** What to show for a failed call: the relay's own errors name their code. */
-function describe(error) {
-  if (error instanceof RelayError) return `${error.code} (${error.statusCode}): ${error.message}`;
-  return String(error);
-}
+// A page built with Component, as WeChat allows ("使用 Component 构造器构造页面"): lifecycle and
+// handlers are methods. https://developers.weixin.qq.com/miniprogram/dev/framework/custom-component/component.html
+Component({
+  data: { users: [], echoed: '', removed: '', imagePath: '', error: '' },
 
-Page({
-  data: { users: [], echoed: '', imagePath: '', error: '' },
+  methods: {
+    onLoad() {
+      this.calls = [];
+      return Promise.all([this.loadUsers(), this.loadImage()]);
+    },
 
-  onLoad() {
-    this.relay = createRelay({ baseUrl: config.baseUrl, cookies: true });
-    return Promise.all([this.loadUsers(), this.loadImage()]);
-  },
+    // Leaving the page stops its calls: their answers would have nowhere to go.
+    onUnload() {
+      this.calls.forEach((call) => call.abort());
+      this.calls = [];
+    },
 
-  loadUsers() {
-    return this.relay.get('api/users', { page: 1 }).then(
-      (res) => this.setData({ users: res.data.users || [], error: '' }),
-      (error) => this.setData({ error: describe(error) }),
-    );
-  },
+    /** Keeps `call` abortable until it settles; shows its error unless the page aborted it. */
+    track(call, onAnswer) {
+      this.calls.push(call);
+      const settled = () => (this.calls = this.calls.filter((other) => other !== call));
+      return call.then(
+        (res) => {
+          settled();
+          onAnswer(res);
+        },
+        (error) => {
+          settled();
+          if (error.code !== 'ABORTED') this.setData({ error: describe(error) });
+        },
+      );
+    },
 
-  submit(event) {
-    return this.relay.post('api/echo', event.detail.value).then(
-      (res) => this.setData({ echoed: res.data.body, error: '' }),
-      (error) => this.setData({ error: describe(error) }),
-    );
-  },
+    loadUsers() {
+      return this.track(relay.get('api/users', { page: 1 }), (res) => this.setData({ users: res.data.users || [], error: '' }));
+    },
 
-  loadImage() {
-    return this.relay.downloadImage('img/logo.png').then(
-      (file) => this.setData({ imagePath: file.tempFilePath }),
-      (error) => this.setData({ error: describe(error) }),
-    );
+    removeUser(event) {
+      const id = Number(event.currentTarget.dataset.id);
+      return this.track(relay.delete(`api/users/${id}`), (res) =>
+        this.setData({ users: this.data.users.filter((user) => user.id !== id), removed: `${res.data.method} ${res.data.id}`, error: '' }),
+      );
+    },
+
+    submit(event) {
+      return this.track(relay.post('api/echo', event.detail.value), (res) => this.setData({ echoed: res.data.body, error: '' }));
+    },
+
+    loadImage() {
+      return this.track(relay.downloadImage('img/logo.png'), (file) => this.setData({ imagePath: file.tempFilePath }));
+    },
   },
 });
