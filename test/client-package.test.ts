@@ -55,6 +55,8 @@ relay.interceptors.request.use((config) => ({ ...config, header: { ...config.hea
 const call = relay.get<{ id: number }>('api/users', { page: 1, filter: { status: 'open' } }, { timeout: 5000 });
 call.abort();
 call.then((res: RelayResponse<{ id: number }>) => res.data.id, (error: unknown) => (error instanceof RelayError ? error.errno : undefined));
+relay.delete<{ ok: boolean }>('api/users/1', { soft: 1 }).then((res) => res.data.ok);
+relay.patch('api/users/1', { name: 'x' }, { header: { 'X-Page': 'home' } }).abort();
 `,
   );
   const program = ts.createProgram([path.join(dir, 'page.ts')], {

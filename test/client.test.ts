@@ -292,3 +292,17 @@ test('splitSetCookie splits the merged header WeChat produces, leaving Expires w
     'c=3',
   ]);
 });
+
+test("README's comparison table: every mp-relay cell names a test file that exists, and the other columns cite their sources", () => {
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### 和常用请求库对比'), readme.indexOf('```js', readme.indexOf('### 和常用请求库对比')));
+  const rows = section.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| 功能') && !line.startsWith('|---'));
+  expect(rows).toHaveLength(9);
+  for (const row of rows) {
+    const ours = row.split(' | ')[1]!;
+    const named = [...ours.matchAll(/`(client-[a-z-]+)`/g)].map((match) => match[1]!);
+    expect([row.slice(0, 40), named.length]).toEqual([row.slice(0, 40), 1]);
+    expect(readFileSync(path.join(__dirname, `${named[0]}.test.ts`), 'utf8').length).toBeGreaterThan(0);
+  }
+  for (const source of ['developers.weixin.qq.com', 'docs.taro.zone', 'lei-mu/luch-request', 'wendux/fly']) expect(section).toContain(source);
+});
