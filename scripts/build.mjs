@@ -1,6 +1,6 @@
 // Bundles each function into its own self-contained CommonJS file, deployable alone:
 //   dist/<fn>/index.js and dist/<fn>.zip  for get, post, put, getDownImg, delete (FC, SCF, Lambda)
-//   dist/scf-web/ and dist/scf-web.zip    one Tencent SCF web function serving all five
+//   dist/web/ and dist/web.zip            server mode: all five on one server (FC custom runtime, SCF web function)
 //   dist/server/index.js                  `npm start`
 //   dist/emulator/index.js                `npm run emulate`
 //   dist/client/index.js (+ .d.ts)      the mini program client (also client/miniprogram_dist, the npm package's)
@@ -16,7 +16,7 @@ const FUNCTIONS = ['get', 'post', 'put', 'getDownImg', 'delete'];
 
 const entries = {
   ...Object.fromEntries(FUNCTIONS.map((name) => [name, `functions/${name}.ts`])),
-  'scf-web': 'functions/scf-web.ts',
+  web: 'functions/web.ts',
   server: 'functions/local/main.ts',
   emulator: 'functions/local/emulator/main.ts',
 };
@@ -93,12 +93,16 @@ const read = (file) => readFileSync(file);
 for (const name of FUNCTIONS) {
   writeFileSync(`dist/${name}.zip`, createZip([{ name: 'index.js', data: read(`dist/${name}/index.js`) }]));
 }
-copyFileSync('scripts/scf_bootstrap', 'dist/scf-web/scf_bootstrap');
-chmodSync('dist/scf-web/scf_bootstrap', 0o755);
+// Server mode: one archive for both platforms, each starting it through its own bootstrap.
+const BOOTSTRAPS = { scf_bootstrap: 'scripts/scf_bootstrap', bootstrap: 'scripts/fc_bootstrap' };
+for (const [name, source] of Object.entries(BOOTSTRAPS)) {
+  copyFileSync(source, `dist/web/${name}`);
+  chmodSync(`dist/web/${name}`, 0o755);
+}
 writeFileSync(
-  'dist/scf-web.zip',
+  'dist/web.zip',
   createZip([
-    { name: 'scf_bootstrap', data: read('scripts/scf_bootstrap'), mode: 0o755 },
-    { name: 'index.js', data: read('dist/scf-web/index.js') },
+    ...Object.entries(BOOTSTRAPS).map(([name, source]) => ({ name, data: read(source), mode: 0o755 })),
+    { name: 'index.js', data: read('dist/web/index.js') },
   ]),
 );

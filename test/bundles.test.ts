@@ -62,26 +62,32 @@ test.each(FUNCTIONS)('dist/%s.zip holds exactly that index.js at its root', (fn)
   expect(entries[0]!.data.equals(readFileSync(built(fn, 'index.js')))).toBe(true);
 });
 
-describe('Tencent SCF web function', () => {
-  test('dist/scf-web.zip holds an executable scf_bootstrap (LF, bash, absolute node path) and index.js', () => {
-    const entries = readZip(built('scf-web.zip'));
-    expect(entries.map((entry) => entry.name).sort()).toEqual(['index.js', 'scf_bootstrap']);
-    const bootstrap = entries.find((entry) => entry.name === 'scf_bootstrap')!;
+describe('server mode (dist/web): Tencent SCF web function and Aliyun FC custom runtime', () => {
+  test.each([
+    // SCF: an absolute node path (583/56126); FC custom.debian10's built-in Node.js 20 (help doc 132053).
+    ['scf_bootstrap', /\/var\/lang\/node\d+\/bin\/node/, 'tencent-scf'],
+    ['bootstrap', /\/var\/fc\/lang\/nodejs20\/bin\/node/, 'aliyun-fc'],
+  ])('dist/web.zip holds an executable %s (LF, bash, absolute node path, exec) naming its platform', (name, nodePath, platform) => {
+    const entries = readZip(built('web.zip'));
+    expect(entries.map((entry) => entry.name).sort()).toEqual(['bootstrap', 'index.js', 'scf_bootstrap']);
+    const bootstrap = entries.find((entry) => entry.name === name)!;
     expect(bootstrap.mode & 0o777).toBe(0o755);
     const script = bootstrap.data.toString('utf8');
     expect(script.startsWith('#!/bin/bash\n')).toBe(true);
     expect(script).not.toContain('\r');
-    expect(script).toMatch(/\/var\/lang\/node\d+\/bin\/node/);
-    expect(statSync(built('scf-web', 'scf_bootstrap')).mode & 0o111).not.toBe(0);
+    expect(script).toMatch(nodePath);
+    expect(script).toContain(`export RELAY_PLATFORM=${platform}`);
+    expect(script).toMatch(/exec "\$node" index\.js/);
+    expect(statSync(built('web', name)).mode & 0o111).not.toBe(0);
   });
 
-  test('scf_bootstrap starts all four endpoints on one server; SCF headers stay behind', async () => {
+  test('scf_bootstrap starts all five endpoints on one server; SCF headers stay behind', async () => {
     const upstream = await startUpstream((req, res, body) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ url: req.url, headers: req.headers, body: body.toString() }));
     });
     // MP_RELAY_NODE stands in for /var/lang/nodeNN/bin/node; HOST and PORT for SCF's 0.0.0.0:9000.
-    const web = await startListening('bash', [built('scf-web', 'scf_bootstrap')], {
+    const web = await startListening('bash', [built('web', 'scf_bootstrap')], {
       MP_RELAY_NODE: process.execPath,
       HOST: '127.0.0.1',
       PORT: '0',
@@ -106,7 +112,7 @@ describe('Tencent SCF web function', () => {
   });
 
   test('without UPSTREAM_URL it still starts, and answers CONFIG errors that name the variable', async () => {
-    const web = await startListening('bash', [built('scf-web', 'scf_bootstrap')], { MP_RELAY_NODE: process.execPath, HOST: '127.0.0.1', PORT: '0', RELAY_LOG: '0' });
+    const web = await startListening('bash', [built('web', 'scf_bootstrap')], { MP_RELAY_NODE: process.execPath, HOST: '127.0.0.1', PORT: '0', RELAY_LOG: '0' });
     try {
       expect(web.output()).toMatch(/configuration error: UPSTREAM_URL/);
       const reply = await send(web.base, '/get?method=api/users');

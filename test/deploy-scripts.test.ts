@@ -264,12 +264,12 @@ describe('deploy:tencent (tencentcloud-sdk-nodejs-scf)', () => {
     expect(scf.calls).toEqual([]);
   });
 
-  test('--web deploys one web function from dist/scf-web.zip, routed at /*', async () => {
+  test('--web deploys one web function from dist/web.zip, routed at /*', async () => {
     const run = await runTool('deploy-tencent', ['--web'], env);
     expect(run.code).toBe(0);
     const created = scf.calls.filter((call) => call.target === 'CreateFunction').map((call) => call.body);
     expect(created).toHaveLength(1);
-    expect(created[0]).toMatchObject({ FunctionName: 'mp-relay-web', Type: 'HTTP', Handler: 'scf_bootstrap', Code: { ZipFile: zipBase64('scf-web.zip') } });
+    expect(created[0]).toMatchObject({ FunctionName: 'mp-relay-web', Type: 'HTTP', Handler: 'scf_bootstrap', Code: { ZipFile: zipBase64('web.zip') } });
     const domain = scf.calls.find((call) => call.target === 'CreateCustomDomain')!.body;
     expect(domain.EndpointsConfig).toEqual([{ Namespace: 'default', FunctionName: 'mp-relay-web', Qualifier: '$LATEST', PathMatch: '/*' }]);
   });

@@ -142,7 +142,7 @@ describe('RELAY_MAX_INFLIGHT', () => {
 
   test('in the SCF web function (started by scf_bootstrap)', async () => {
     const slow = await holdingUpstream();
-    const web = await startListening('bash', [built('scf-web', 'scf_bootstrap')], {
+    const web = await startListening('bash', [built('web', 'scf_bootstrap')], {
       MP_RELAY_NODE: process.execPath,
       HOST: '127.0.0.1',
       PORT: '0',

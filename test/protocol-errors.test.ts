@@ -80,7 +80,7 @@ describe('the local server', () => {
 describe('the SCF web function', () => {
   let web: Started;
   beforeAll(async () => {
-    web = await startListening('bash', [built('scf-web', 'scf_bootstrap')], { MP_RELAY_NODE: process.execPath, HOST: '127.0.0.1', PORT: '0', UPSTREAM_URL: upstream.url, RELAY_LOG: '0' });
+    web = await startListening('bash', [built('web', 'scf_bootstrap')], { MP_RELAY_NODE: process.execPath, HOST: '127.0.0.1', PORT: '0', UPSTREAM_URL: upstream.url, RELAY_LOG: '0' });
   });
   afterAll(() => web?.stop());
 

@@ -57,11 +57,13 @@ function honourKeepAliveHints<T extends HttpAgent>(agent: T): T {
   return agent;
 }
 
-export function createAgents(tls: HttpsAgentOptions = {}): Agents {
+/** `maxSockets` bounds the connections to the upstream per scheme; calls beyond it wait for one. */
+export function createAgents(tls: HttpsAgentOptions = {}, maxSockets: number = AGENT_OPTIONS.maxSockets): Agents {
+  const options = { ...AGENT_OPTIONS, maxSockets, maxFreeSockets: maxSockets };
   return {
-    http: honourKeepAliveHints(new HttpAgent(AGENT_OPTIONS)),
+    http: honourKeepAliveHints(new HttpAgent(options)),
     // Certificate verification stays on: never rejectUnauthorized: false.
-    https: honourKeepAliveHints(new HttpsAgent({ ...AGENT_OPTIONS, ...tls })),
+    https: honourKeepAliveHints(new HttpsAgent({ ...options, ...tls })),
   };
 }
 

@@ -17,20 +17,24 @@ const USERS = [
 
 export interface DemoBackend {
   url: string;
+  /** The server, so a check can count the connections the relay holds to it. */
+  server: http.Server;
   close(): Promise<void>;
 }
 
-export function startDemoBackend(host = '127.0.0.1'): Promise<DemoBackend> {
+/** `latencyMs`: each answer waits this long, as a backend across a border does (tests and checks). */
+export function startDemoBackend(host = '127.0.0.1', latencyMs = 0): Promise<DemoBackend> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => answer(req, res, Buffer.concat(chunks)));
+    req.on('end', () => (latencyMs > 0 ? setTimeout(answer, latencyMs, req, res, Buffer.concat(chunks)) : answer(req, res, Buffer.concat(chunks))));
   });
   return new Promise((resolve) => {
     server.listen(0, host, () => {
       const { port } = server.address() as AddressInfo;
       resolve({
         url: `http://${host}:${port}`,
+        server,
         close: () => new Promise((done) => server.close(() => done())),
       });
     });

@@ -4,6 +4,7 @@ import { bufferedSink } from '../core/log';
 import { createRelay } from '../core/relay';
 import { serverBodies } from '../core/stream';
 import { installSafetyNet } from '../adapters/node-http/safety-net';
+import { drainable, stopOnSignals } from '../adapters/node-http/lifecycle';
 import { createRelayServer } from '../adapters/node-http/server';
 import { startDemoBackend, type DemoBackend } from './demo-backend';
 
@@ -35,17 +36,8 @@ async function main(): Promise<void> {
     printBanner(base, config.config.basePath, config.config.upstream.origin + config.config.upstream.basePath, demo !== undefined);
   });
 
-  const stop = () => {
-    // Requests still in flight get a moment to finish; then we go regardless.
-    setTimeout(() => process.exit(0), 5_000).unref();
-    server.close(async () => {
-      await demo?.close();
-      process.exit(0);
-    });
-    server.closeIdleConnections();
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Ctrl-C or SIGTERM: calls in flight get a moment to finish, then the demo backend stops too.
+  stopOnSignals(server, drainable(server), 5_000, () => demo?.close());
 }
 
 function readPort(value: string | undefined): number {

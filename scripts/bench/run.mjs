@@ -65,7 +65,7 @@ function start(args, env, pattern) {
 const role = (...args) => start([path.join(HERE, 'roles.mjs'), ...args], {}, /listening (\d+)/);
 const bare = (upstream, ...flags) => start([path.join(HERE, 'bare-forwarder.mjs'), upstream, ...flags], {}, /listening (\d+)/);
 const localServer = (upstream, env = {}) => start([path.join(ROOT, 'dist', 'server', 'index.js')], { UPSTREAM_URL: upstream, PORT: '0', ...env }, /listening on http:\/\/127\.0\.0\.1:(\d+)/);
-const webFunction = (upstream) => start([path.join(ROOT, 'dist', 'scf-web', 'index.js')], { UPSTREAM_URL: upstream, HOST: '127.0.0.1', PORT: '0' }, /listening on http:\/\/127\.0\.0\.1:(\d+)/);
+const webFunction = (upstream) => start([path.join(ROOT, 'dist', 'web', 'index.js')], { UPSTREAM_URL: upstream, HOST: '127.0.0.1', PORT: '0', RELAY_PLATFORM: 'tencent-scf' }, /listening on http:\/\/127\.0\.0\.1:(\d+)/);
 
 /** Runs a command to its end without blocking this process; its stdout is kept unless `drop`. */
 function run(command, args, { env = {}, drop = false } = {}) {

@@ -45,7 +45,7 @@ function readPlan(env: Env, web: boolean): Plan {
     timeout: positiveInt(env, 'MP_RELAY_TIMEOUT_S', 30),
     variables: Object.entries(relayEnvironment(env)).map(([Key, Value]) => ({ Key, Value })),
     functions: web
-      ? [{ name: `${prefix}web`, type: 'HTTP', zip: 'dist/scf-web.zip', handler: 'scf_bootstrap', routes: ['/*'] }]
+      ? [{ name: `${prefix}web`, type: 'HTTP', zip: 'dist/web.zip', handler: 'scf_bootstrap', routes: ['/*'] }]
       : FUNCTIONS.map(({ name }) => ({ name: `${prefix}${name}`, type: 'Event', zip: `dist/${name}.zip`, handler: 'index.main_handler', routes: [`/${name}`, `/${name}/*`] })),
     domain: domainName ? { name: domainName, certificateId: certificateFor(domainName, env.MP_RELAY_CERT_ID?.trim()) } : undefined,
   };

@@ -16,7 +16,17 @@ interface Route {
   handle: NodeHandler;
 }
 
-export function createRelayServer(relays: readonly Relay[], options: NodeHandlerOptions = {}): http.Server {
+export interface RelayServerOptions extends NodeHandlerOptions {
+  /**
+   * Aliyun FC custom runtimes: FC calls `GET /pre-stop` before it stops the instance, marked by its own
+   * `x-fc-control-path: /pre-stop` (clients cannot send `x-fc-*` headers through FC). The hook is answered
+   * once this resolves. Unset elsewhere, so a client can never make a server drain.
+   * https://www.alibabacloud.com/help/en/functioncompute/fc/lifecycle-hooks-for-function-instances-in-a-custom-runtime
+   */
+  onPreStop?: (req: http.IncomingMessage) => Promise<unknown>;
+}
+
+export function createRelayServer(relays: readonly Relay[], options: RelayServerOptions = {}): http.Server {
   const routes = new Map<string, Route>(
     relays.map((relay) => [relay.endpoint.name, { relay, handle: nodeHandler(relay, options) }]),
   );
@@ -69,6 +79,15 @@ export function createRelayServer(relays: readonly Relay[], options: NodeHandler
       });
       return;
     }
+    if (options.onPreStop && req.method === 'GET' && req.url === '/pre-stop' && req.headers['x-fc-control-path'] === '/pre-stop') {
+      req.resume();
+      void options.onPreStop(req).then(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end('{"ok":true}');
+      });
+      return;
+    }
+    // For the platforms' probes (FC's healthCheckConfig): answered here, never by the upstream.
     if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       return res.end('{"ok":true}');
