@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -131,16 +131,8 @@ describe('serverless.yml (Serverless Framework v3 + serverless-aliyun-function-c
   }, 60_000);
 });
 
-describe('s.yaml (Serverless Devs: fc3 and fc3-domain components)', () => {
-  const doc = parse(readFileSync(path.join(ROOT, 's.yaml'), 'utf8'));
-  const env: Record<string, string> = {
-    UPSTREAM_URL: 'https://api.example.com',
-    MP_RELAY_DOMAIN: 'api.example.cn',
-    MP_RELAY_CERT_FILE: 'cert.pem',
-    MP_RELAY_KEY_FILE: 'key.pem',
-  };
-
-  /** Resolves `${env('X')}`, `${env('X', 'default')}` and `${vars.a.b}` as `s` does; anything else fails the test. */
+/** Resolves `${env('X')}`, `${env('X', 'default')}` and `${vars.a.b}` as `s` does; anything else fails the test. */
+function resolveServerlessDevs(doc: any, env: Record<string, string>): any {
   function resolve(value: unknown): unknown {
     if (Array.isArray(value)) return value.map(resolve);
     if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolve(item)]));
@@ -160,13 +152,25 @@ describe('s.yaml (Serverless Devs: fc3 and fc3-domain components)', () => {
     if (varRef) return resolve(varRef[1]!.split('.').reduce((node: any, key) => node?.[key], doc.vars));
     throw new Error(`unsupported expression \${${expression}}`);
   }
+  return { ...doc, resources: resolve(doc.resources) };
+}
 
-  // From the components' schemas (devsapp/fc3 src/schema.json, devsapp/fc3-domain src/schema.json).
-  const REGIONS = ['cn-beijing', 'cn-chengdu', 'cn-hangzhou', 'cn-hongkong', 'cn-huhehaote', 'cn-qingdao', 'cn-shanghai', 'cn-shenzhen', 'cn-zhangjiakou'];
-  const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'];
-  const FC3_PROPS = ['region', 'functionName', 'description', 'code', 'runtime', 'handler', 'memorySize', 'timeout', 'instanceConcurrency', 'environmentVariables', 'triggers', 'cpu', 'diskSize', 'role', 'logConfig', 'vpcConfig', 'internetAccess', 'layers'];
+// From the components' schemas (devsapp/fc3 src/schema.json, devsapp/fc3-domain src/schema.json).
+const REGIONS = ['cn-beijing', 'cn-chengdu', 'cn-hangzhou', 'cn-hongkong', 'cn-huhehaote', 'cn-qingdao', 'cn-shanghai', 'cn-shenzhen', 'cn-zhangjiakou'];
+const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'];
+const FC3_PROPS = ['region', 'functionName', 'description', 'code', 'runtime', 'handler', 'memorySize', 'timeout', 'instanceConcurrency', 'environmentVariables', 'triggers', 'cpu', 'diskSize', 'role', 'logConfig', 'vpcConfig', 'internetAccess', 'layers', 'customRuntimeConfig', 'instanceLifecycleConfig'];
+const HEALTH_CHECK_KEYS = ['failureThreshold', 'httpGetUrl', 'initialDelaySeconds', 'periodSeconds', 'successThreshold', 'timeoutSeconds'];
 
-  const resources = resolve(doc.resources) as Record<string, { component: string; props: any }>;
+describe('s.yaml (Serverless Devs: fc3 and fc3-domain components)', () => {
+  const doc = parse(readFileSync(path.join(ROOT, 's.yaml'), 'utf8'));
+  const env: Record<string, string> = {
+    UPSTREAM_URL: 'https://api.example.com',
+    MP_RELAY_DOMAIN: 'api.example.cn',
+    MP_RELAY_CERT_FILE: 'cert.pem',
+    MP_RELAY_KEY_FILE: 'key.pem',
+  };
+
+  const resources = resolveServerlessDevs(doc, env).resources as Record<string, { component: string; props: any }>;
   const functions = Object.values(resources).filter((resource) => resource.component === 'fc3');
   const domain = Object.values(resources).find((resource) => resource.component === 'fc3-domain');
 
@@ -213,6 +217,58 @@ describe('s.yaml (Serverless Devs: fc3 and fc3-domain components)', () => {
     );
     const declared = functions.map((resource) => resource.props.functionName);
     expect(routes.every((route) => declared.includes(route.functionName))).toBe(true);
+  });
+});
+
+describe('s.server.yaml (server mode: one FC 3.0 custom runtime function, fc3-domain routing every path to it)', () => {
+  const doc = parse(readFileSync(path.join(ROOT, 's.server.yaml'), 'utf8'));
+  const env = { UPSTREAM_URL: 'https://api.example.com', MP_RELAY_DOMAIN: 'api.example.cn', MP_RELAY_CERT_FILE: 'cert.pem', MP_RELAY_KEY_FILE: 'key.pem' };
+  const resources = Object.values(resolveServerlessDevs(doc, env).resources) as { component: string; props: any }[];
+  const server = resources.find((resource) => resource.component === 'fc3')!.props;
+  const domain = resources.find((resource) => resource.component === 'fc3-domain')!.props;
+
+  test('one function and one domain, Serverless Devs 3', () => {
+    expect(doc.edition).toBe('3.0.0');
+    expect(resources.map((resource) => resource.component).sort()).toEqual(['fc3', 'fc3-domain']);
+  });
+
+  test('a custom runtime that starts dist/web/bootstrap on port 9000, instance concurrency within the schema, FC 3.0 sizes', () => {
+    expect(Object.keys(server).filter((key) => !FC3_PROPS.includes(key))).toEqual([]);
+    expect([server.functionName, server.runtime, server.code]).toEqual(['mp-relay-server', 'custom.debian10', './dist/web']);
+    // FC unpacks the code at /code; the bootstrap is in the archive, executable.
+    expect(server.customRuntimeConfig.command).toEqual(['/code/bootstrap']);
+    expect(statSync(path.join(ROOT, 'dist', 'web', 'bootstrap')).mode & 0o111).not.toBe(0);
+    expect(server.customRuntimeConfig.port).toBe(9000);
+    expect(Object.keys(server.customRuntimeConfig.healthCheckConfig).filter((key) => !HEALTH_CHECK_KEYS.includes(key))).toEqual([]);
+    expect(server.customRuntimeConfig.healthCheckConfig.httpGetUrl).toBe('/healthz');
+    expect(Number.isInteger(server.instanceConcurrency) && server.instanceConcurrency > 1 && server.instanceConcurrency <= 100).toBe(true);
+    // cpu 0.05 to 16 in steps of 0.05; memory a multiple of 64 MB, 1 to 4 GB per vCPU.
+    expect(Math.round(server.cpu * 100) % 5).toBe(0);
+    expect(server.memorySize % 64).toBe(0);
+    const gbPerCpu = server.memorySize / 1024 / server.cpu;
+    expect(gbPerCpu >= 1 && gbPerCpu <= 4).toBe(true);
+  });
+
+  test('PreStop is configured and outlasts the relay\'s grace period; every relay setting can be given', () => {
+    const { preStop } = server.instanceLifecycleConfig;
+    expect(Object.keys(preStop).sort()).toEqual(['handler', 'timeout']);
+    expect(preStop.timeout * 1000).toBeGreaterThan(Number(server.environmentVariables.RELAY_SHUTDOWN_GRACE_MS));
+    expect(server.timeout).toBeGreaterThan(Number(server.environmentVariables.RELAY_TIMEOUT_MS) / 1000);
+    const read = ['config.ts', 'server-settings.ts'].flatMap((file) => {
+      const source = readFileSync(path.join(ROOT, 'functions', file === 'config.ts' ? 'core' : 'adapters/node-http', file), 'utf8');
+      return (source.match(/'(RELAY_[A-Z_]+|UPSTREAM_URL)'/g) ?? []).map((name) => name.slice(1, -1));
+    });
+    // RELAY_PLATFORM is the bootstrap's to set, not the user's.
+    expect([...new Set(read)].filter((name) => name !== 'RELAY_PLATFORM' && !(name in server.environmentVariables))).toEqual([]);
+  });
+
+  test('one anonymous HTTP trigger and one route for every path, with the methods of the five endpoints', () => {
+    const methods = [...new Set(FUNCTIONS.map(([, method]) => method))].sort();
+    expect(server.triggers).toHaveLength(1);
+    expect(server.triggers[0].triggerConfig.authType).toBe('anonymous');
+    expect([...server.triggers[0].triggerConfig.methods].sort()).toEqual(methods);
+    expect(domain.routeConfig.routes.map((route: any) => [route.path, route.functionName, [...route.methods].sort()])).toEqual([['/*', 'mp-relay-server', methods]]);
+    expect([REGIONS.includes(domain.region), domain.domainName, domain.protocol]).toEqual([true, 'api.example.cn', 'HTTP,HTTPS']);
   });
 });
 
