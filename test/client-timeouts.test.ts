@@ -102,3 +102,32 @@ test('a timed-out download is not retried either: the time is spent', async () =
   expect(error?.code).toBe('TIMEOUT');
   expect(wx.calls).toHaveLength(1);
 });
+
+test('a download is retried once after a transient failure; post, put, patch, delete and upload never are', async () => {
+  const front = await flakyFront(1);
+  try {
+    const wx = createWxStandIn();
+    const relayClient = client.createRelay({ baseUrl: front.url, wx: wx as unknown as Client.WxApi });
+    expect((await relayClient.downloadImage('img/a')).statusCode).toBe(200);
+    expect(wx.calls.map((call) => call.kind)).toEqual(['downloadFile', 'downloadFile']);
+  } finally {
+    await front.close();
+  }
+  const sends: [string, (relayClient: Client.RelayClient) => Promise<unknown>][] = [
+    ['post', (relayClient) => relayClient.post('api/a', {})],
+    ['put', (relayClient) => relayClient.put('api/a', {})],
+    ['patch', (relayClient) => relayClient.patch('api/a', {})],
+    ['delete', (relayClient) => relayClient.delete('api/a')],
+    ['upload', (relayClient) => relayClient.upload('api/up', { filePath: uploadFile(), name: 'file' })],
+  ];
+  for (const [what, sendOnce] of sends) {
+    const once = await flakyFront(1);
+    try {
+      const wx = createWxStandIn();
+      const error = await caught(sendOnce(client.createRelay({ baseUrl: once.url, wx: wx as unknown as Client.WxApi })));
+      expect([what, error?.code, wx.calls.length]).toEqual([what, 'NETWORK', 1]);
+    } finally {
+      await once.close();
+    }
+  }
+});

@@ -89,6 +89,41 @@ describe('deploy:aliyun (@alicloud/fc2)', () => {
     );
   });
 
+  test('--mode server creates one custom-runtime function running dist/web, many calls per instance, every path routed to it', async () => {
+    const run = await runTool('deploy-aliyun', ['--mode', 'server'], { ...env, MP_RELAY_CONCURRENCY: '80' });
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect(run.stdout).toContain('server mode, 80 calls per instance');
+    const posts = fc.calls.filter((call) => call.method === 'POST').map((call) => [call.target, call.body] as const);
+    expect(posts.map(([target]) => target)).toEqual(['/services', '/services/mp-relay/functions', '/services/mp-relay/functions/server/triggers', '/custom-domains']);
+    expect(posts[1]![1]).toEqual({
+      functionName: 'server',
+      description: 'mp-relay server mode (all five endpoints)',
+      handler: 'index.handler',
+      runtime: 'custom.debian10',
+      memorySize: 512,
+      timeout: 30,
+      environmentVariables: { ...RELAY_ENV, RELAY_PUBLIC_HOST: 'api.example.cn' },
+      instanceConcurrency: 80,
+      caPort: 9000,
+      customRuntimeConfig: { command: ['/code/bootstrap'] },
+      instanceLifecycleConfig: { preStop: { handler: 'pre-stop', timeout: 15 } },
+      code: { zipFile: zipBase64('web.zip') },
+    });
+    expect(posts[2]![1]).toEqual({ triggerName: 'http', triggerType: 'http', triggerConfig: { authType: 'anonymous', methods: ['GET', 'POST', 'PUT', 'DELETE'] } });
+    expect(posts[3]![1].routeConfig.routes).toEqual([{ path: '/*', serviceName: 'mp-relay', functionName: 'server', qualifier: 'LATEST', methods: ['GET', 'POST', 'PUT', 'DELETE'] }]);
+  });
+
+  test.each([
+    [['--mode', 'servers'], {}, /--mode must be functions or server \(got "servers"\)/],
+    [['--mode=server'], { MP_RELAY_CONCURRENCY: '101' }, /MP_RELAY_CONCURRENCY must be at most 100/],
+    [['--mode=server'], { RELAY_MAX_SOCKETS: '0' }, /RELAY_MAX_SOCKETS must be a whole number of at least 1/],
+  ])('%j with %j is refused before any call', async (args, extra, message) => {
+    const run = await runTool('deploy-aliyun', args, { ...env, ...extra });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(message);
+    expect(fc.calls).toEqual([]);
+  });
+
   test('a second run updates everything and creates nothing', async () => {
     expect((await runTool('deploy-aliyun', [], env)).code).toBe(0);
     const firstState = [...fc.state.keys()].sort();
@@ -264,12 +299,17 @@ describe('deploy:tencent (tencentcloud-sdk-nodejs-scf)', () => {
     expect(scf.calls).toEqual([]);
   });
 
-  test('--web deploys one web function from dist/web.zip, routed at /*', async () => {
-    const run = await runTool('deploy-tencent', ['--web'], env);
+  test.each([[['--mode', 'web']], [['--web']]])('%j deploys one web function from dist/web.zip with multi-concurrency, routed at /*', async (args) => {
+    const run = await runTool('deploy-tencent', args, { ...env, MP_RELAY_CONCURRENCY: '40' });
     expect(run.code).toBe(0);
     const created = scf.calls.filter((call) => call.target === 'CreateFunction').map((call) => call.body);
     expect(created).toHaveLength(1);
-    expect(created[0]).toMatchObject({ FunctionName: 'mp-relay-web', Type: 'HTTP', Handler: 'scf_bootstrap', Code: { ZipFile: zipBase64('web.zip') } });
+    expect(created[0]).toMatchObject({ FunctionName: 'mp-relay-web', Type: 'HTTP', Handler: 'scf_bootstrap', MemorySize: 512, Code: { ZipFile: zipBase64('web.zip') } });
+    expect(created[0].InstanceConcurrencyConfig).toEqual({ DynamicEnabled: 'FALSE', MaxConcurrency: 40 });
+    // A second run keeps it: the configuration update carries it too.
+    expect((await runTool('deploy-tencent', args, { ...env, MP_RELAY_CONCURRENCY: '60' })).code).toBe(0);
+    const updated = scf.calls.filter((call) => call.target === 'UpdateFunctionConfiguration').map((call) => call.body);
+    expect(updated.at(-1).InstanceConcurrencyConfig).toEqual({ DynamicEnabled: 'FALSE', MaxConcurrency: 60 });
     const domain = scf.calls.find((call) => call.target === 'CreateCustomDomain')!.body;
     expect(domain.EndpointsConfig).toEqual([{ Namespace: 'default', FunctionName: 'mp-relay-web', Qualifier: '$LATEST', PathMatch: '/*' }]);
   });

@@ -127,7 +127,8 @@ test('leaving the page aborts its calls in flight: the tasks are aborted and the
     const loading = page.instance.onLoad({});
     await waitFor(() => stalled.inFlight() === 2);
     page.instance.onUnload();
-    await loading;
+    // Named when it fails: a page that does not abort would leave onLoad waiting for ever.
+    await Promise.race([loading, new Promise((_, reject) => setTimeout(() => reject(new Error('onUnload did not abort the calls in flight')), 3000))]);
     await waitFor(() => ui.includes('hideLoading'));
     expect(stalled.calls.map((call) => call.kind)).toEqual(['request', 'downloadFile']);
     expect(stalled.inFlight()).toBe(0);

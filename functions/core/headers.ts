@@ -109,8 +109,10 @@ export function upstreamRequestHeaders(client: HeaderMap, context: ForwardContex
     // x-relay-* carry its signature: never a client's.
     const alias = name.includes('_') ? name.replace(/_/g, '-') : name;
     if (name === 'x-http-method-override' && context.methodOverride) {
-      if (typeof value !== 'string' || !OVERRIDABLE.test(value.trim())) throw new RelayError('BAD_HEADER', 'x-http-method-override must be PATCH or DELETE');
-      headers[name] = value.trim().toUpperCase();
+      // Only HTTP's own whitespace around it (RFC 9110 5.5), as signing strips.
+      const method = typeof value === 'string' ? value.replace(/^[ \t]+|[ \t]+$/g, '') : '';
+      if (!OVERRIDABLE.test(method)) throw new RelayError('BAD_HEADER', 'x-http-method-override must be PATCH or DELETE');
+      headers[name] = method.toUpperCase();
       continue;
     }
     if (SPOOFABLE_IDENTITY.has(alias) || alias.startsWith('x-relay-') || (alias !== name && (REPLACED_ON_REQUEST.has(alias) || alias === 'x-request-id'))) continue;

@@ -1,11 +1,13 @@
-// `npm run deploy:aliyun [-- --dry-run]`: the five functions on Aliyun Function Compute with anonymous
-// HTTP triggers (no API Gateway, so no 3 s cut-off), and optionally a custom domain routing /get,
-// /post, /put, /getDownImg, /delete (and everything under them) to them, with its certificate. Uses the FC API
-// through @alicloud/fc2. Idempotent: every resource is read first, then created or updated.
+// `npm run deploy:aliyun [-- --dry-run] [-- --mode server]`: the five functions on Aliyun Function
+// Compute with anonymous HTTP triggers (no API Gateway, so no 3 s cut-off), and optionally a custom
+// domain routing /get, /post, /put, /getDownImg, /delete (and everything under them) to them, with its
+// certificate. `--mode server`: one custom-runtime function running dist/web, many calls per instance,
+// with every path routed to it (docs/cost.md compares the two). Uses the FC API through @alicloud/fc2.
+// Idempotent: every resource is read first, then created or updated.
 import Client, { type FcError } from '@alicloud/fc2';
 import { readFileSync } from 'node:fs';
 import { PreflightError, redact, runDeploy, type Resource } from './plan';
-import { FUNCTIONS, positiveInt, relayEnvironment, SECRET_VARIABLES, SettingsError, type Env } from './settings';
+import { concurrency, deployMode, FUNCTIONS, positiveInt, relayEnvironment, SECRET_VARIABLES, SettingsError, type Env } from './settings';
 
 const CREDENTIALS = {
   ALIBABA_CLOUD_ACCESS_KEY_ID: 'the AccessKey ID of a RAM user allowed to manage Function Compute',
@@ -13,7 +15,24 @@ const CREDENTIALS = {
   ALIBABA_CLOUD_ACCOUNT_ID: 'your Aliyun account ID (主账号 ID, shown in the console under the avatar)',
 };
 
+/** Server mode's one function: the custom runtime starts dist/web through its bootstrap. */
+const SERVER = {
+  name: 'server',
+  // custom.debian10 carries Node.js 20 (/var/fc/lang/nodejs20), which the bootstrap runs (help doc 132053).
+  runtime: 'custom.debian10',
+  // FC unpacks the code at /code; caPort is the port the server listens on (FC_CUSTOM_LISTEN_PORT).
+  command: ['/code/bootstrap'],
+  caPort: 9000,
+  // FC calls GET /pre-stop before stopping an instance; longer than RELAY_SHUTDOWN_GRACE_MS's default.
+  preStopTimeoutS: 15,
+  // The five endpoints' methods, on one trigger and one route.
+  methods: [...new Set(FUNCTIONS.map(({ method }) => method))],
+};
+
 interface Plan {
+  mode: 'functions' | 'server';
+  /** Server mode: calls per instance (fc3 schema and the 2016-08-15 API: 1 to 100). */
+  concurrency: number;
   region: string;
   service: string;
   runtime: string;
@@ -23,7 +42,8 @@ interface Plan {
   domain?: { name: string; cert: { certName: string; certificate: string; privateKey: string } };
 }
 
-function readPlan(env: Env): Plan {
+function readPlan(env: Env, argv: readonly string[]): Plan {
+  const mode = deployMode(argv, ['functions', 'server'] as const);
   const domainName = env.MP_RELAY_DOMAIN?.trim();
   const certFile = env.MP_RELAY_CERT_FILE?.trim();
   const keyFile = env.MP_RELAY_KEY_FILE?.trim();
@@ -39,10 +59,12 @@ function readPlan(env: Env): Plan {
     }
   };
   return {
+    mode,
+    concurrency: mode === 'server' ? concurrency(env, 100) : 1,
     region: env.MP_RELAY_REGION?.trim() || 'cn-shanghai',
     service: env.MP_RELAY_SERVICE?.trim() || 'mp-relay',
-    runtime: env.MP_RELAY_RUNTIME?.trim() || 'nodejs18',
-    memorySize: positiveInt(env, 'MP_RELAY_MEMORY_MB', 256),
+    runtime: mode === 'server' ? SERVER.runtime : env.MP_RELAY_RUNTIME?.trim() || 'nodejs18',
+    memorySize: positiveInt(env, 'MP_RELAY_MEMORY_MB', mode === 'server' ? 512 : 256),
     timeout: positiveInt(env, 'MP_RELAY_TIMEOUT_S', 30),
     environmentVariables: relayEnvironment(env),
     domain: domainName ? { name: domainName, cert: { certName: domainName.replace(/\./g, '-'), certificate: read(certFile!), privateKey: read(keyFile!) } } : undefined,
@@ -63,17 +85,26 @@ function resources(client: Client, plan: Plan, zipOf: (fn: string) => string): R
     update: { describe: `PUT /services/${service}`, body: serviceOptions, run: () => client.updateService(service, serviceOptions) },
   });
 
-  for (const { name, method } of FUNCTIONS) {
+  const functions = plan.mode === 'server' ? [{ name: SERVER.name, methods: SERVER.methods, zip: 'web' }] : FUNCTIONS.map(({ name, method }) => ({ name, methods: [method], zip: name }));
+  for (const { name, methods, zip } of functions) {
     const options = () => ({
-      description: `mp-relay /${name}`,
+      description: plan.mode === 'server' ? 'mp-relay server mode (all five endpoints)' : `mp-relay /${name}`,
       handler: 'index.handler',
       runtime: plan.runtime,
       memorySize: plan.memorySize,
       timeout: plan.timeout,
       environmentVariables: plan.environmentVariables,
-      code: { zipFile: zipOf(name) },
+      ...(plan.mode === 'server'
+        ? {
+            instanceConcurrency: plan.concurrency,
+            caPort: SERVER.caPort,
+            customRuntimeConfig: { command: SERVER.command },
+            instanceLifecycleConfig: { preStop: { handler: 'pre-stop', timeout: SERVER.preStopTimeoutS } },
+          }
+        : {}),
+      code: { zipFile: zipOf(zip) },
     });
-    const shown = redact({ ...options(), code: { zipFile: `<base64 of dist/${name}.zip>` } }, SECRET_VARIABLES);
+    const shown = redact({ ...options(), code: { zipFile: `<base64 of dist/${zip}.zip>` } }, SECRET_VARIABLES);
     list.push({
       label: `function ${name}`,
       isMissing,
@@ -82,7 +113,7 @@ function resources(client: Client, plan: Plan, zipOf: (fn: string) => string): R
       update: { describe: `PUT /services/${service}/functions/${name}`, body: shown, run: () => client.updateFunction(service, name, options()) },
     });
     // Anonymous: the mini program calls without Aliyun signatures; the relay does its own checks.
-    const triggerConfig = { authType: 'anonymous' as const, methods: [method] };
+    const triggerConfig = { authType: 'anonymous' as const, methods };
     const trigger = { triggerName: 'http', triggerType: 'http' as const, triggerConfig };
     const triggerPath = `/services/${service}/functions/${name}/triggers`;
     list.push({
@@ -96,10 +127,11 @@ function resources(client: Client, plan: Plan, zipOf: (fn: string) => string): R
 
   if (plan.domain) {
     const { name: domain, cert } = plan.domain;
-    // `/get` for the query style and `/get/*` for the path style, for each function.
-    const routes = FUNCTIONS.flatMap(({ name, method }) =>
-      [`/${name}`, `/${name}/*`].map((path) => ({ path, serviceName: service, functionName: name, qualifier: 'LATEST', methods: [method] })),
-    );
+    // `/get` for the query style and `/get/*` for the path style, for each function; server mode takes every path.
+    const routes =
+      plan.mode === 'server'
+        ? [{ path: '/*', serviceName: service, functionName: SERVER.name, qualifier: 'LATEST', methods: SERVER.methods }]
+        : FUNCTIONS.flatMap(({ name, method }) => [`/${name}`, `/${name}/*`].map((path) => ({ path, serviceName: service, functionName: name, qualifier: 'LATEST', methods: [method] })));
     const options = { protocol: 'HTTP,HTTPS' as const, certConfig: cert, routeConfig: { routes } };
     const shown = redact(options, ['privateKey', 'certificate']);
     list.push({
@@ -157,9 +189,9 @@ async function checkAccount(plan: Plan, credentials: Record<string, string>, env
 
 runDeploy<Plan>({
   name: 'deploy:aliyun',
-  readPlan: (env) => readPlan(env),
+  readPlan: (env, argv) => readPlan(env, argv),
   credentials: CREDENTIALS,
-  describe: (plan, env) => `Deploying mp-relay to Aliyun FC ${plan.region} (${clientFor(plan, undefined, env).endpoint}), service ${plan.service}`,
+  describe: (plan, env) => `Deploying mp-relay (${plan.mode === 'server' ? `server mode, ${plan.concurrency} calls per instance` : 'five functions'}) to Aliyun FC ${plan.region} (${clientFor(plan, undefined, env).endpoint}), service ${plan.service}`,
   preflight: { describe: 'GET /account-settings', run: checkAccount },
   resources(plan, credentials, env) {
     return resources(connect(plan, credentials, env), plan, (fn) => readFileSync(`dist/${fn}.zip`).toString('base64'));

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readServerSettings } from '../../functions/adapters/node-http/server-settings';
 import { loadConfig } from '../../functions/core/config';
 
 // Settings shared by the deploy scripts: the process environment, with a `.env` file in the current
@@ -41,6 +42,9 @@ export function relayEnvironment(env: Env): Record<string, string> {
   const withHost = env.RELAY_PUBLIC_HOST?.trim() || !env.MP_RELAY_DOMAIN?.trim() ? env : { ...env, RELAY_PUBLIC_HOST: env.MP_RELAY_DOMAIN.trim() };
   const config = loadConfig(withHost);
   if (!config.ok) throw new SettingsError(config.message);
+  // Server mode's own settings (read by dist/web only) are checked by its rules too.
+  const server = readServerSettings({ ...withHost, RELAY_PLATFORM: undefined, PORT: undefined });
+  if (!server.ok) throw new SettingsError(server.message);
   return Object.fromEntries(RELAY_VARIABLES.filter((name) => withHost[name]?.trim()).map((name) => [name, withHost[name]!.trim()]));
 }
 
@@ -58,6 +62,8 @@ const RELAY_VARIABLES = [
   'RELAY_ALLOW_PATHS',
   'RELAY_ALLOW_APPIDS',
   'RELAY_ALLOW_DEVTOOLS',
+  'RELAY_SHUTDOWN_GRACE_MS',
+  'RELAY_MAX_SOCKETS',
   'RELAY_SIGNING_SECRET',
   'RELAY_MAX_INFLIGHT',
 ];
@@ -79,3 +85,20 @@ export const FUNCTIONS = [
   { name: 'getDownImg', method: 'GET' },
   { name: 'delete', method: 'DELETE' },
 ] as const;
+
+/** `--mode <name>` (or `--mode=<name>`), one of `modes`, the first by default; `aliases` map old flags. */
+export function deployMode<M extends string>(argv: readonly string[], modes: readonly M[], aliases: Record<string, M> = {}): M {
+  const at = argv.findIndex((arg) => arg === '--mode' || arg.startsWith('--mode='));
+  const given = at === -1 ? Object.keys(aliases).find((flag) => argv.includes(flag)) : argv[at]!.startsWith('--mode=') ? argv[at]!.slice(7) : argv[at + 1];
+  if (given === undefined) return modes[0]!;
+  const mode = at === -1 ? aliases[given]! : (given as M);
+  if (!modes.includes(mode)) throw new SettingsError(`--mode must be ${modes.join(' or ')} (got ${JSON.stringify(given)})`);
+  return mode;
+}
+
+/** Calls one instance serves at once in server mode (MP_RELAY_CONCURRENCY), within the platform's range. */
+export function concurrency(env: Env, max: number): number {
+  const value = positiveInt(env, 'MP_RELAY_CONCURRENCY', 50);
+  if (value > max) throw new SettingsError(`MP_RELAY_CONCURRENCY must be at most ${max} (got ${value})`);
+  return value;
+}

@@ -1,6 +1,7 @@
-// `npm run deploy:tencent [-- --dry-run] [-- --web]`: mp-relay on Tencent SCF through Tencent's official
+// `npm run deploy:tencent [-- --dry-run] [-- --mode web]`: mp-relay on Tencent SCF through Tencent's official
 // Node SDK (tencentcloud-sdk-nodejs-scf). By default the five event functions, each with a function
-// URL; with --web one web function serving all five endpoints. With MP_RELAY_DOMAIN, a custom domain
+// URL; with `--mode web` (or `--web`) one web function serving all five endpoints, MP_RELAY_CONCURRENCY
+// calls per instance (multi-concurrency; docs/cost.md compares the modes). With MP_RELAY_DOMAIN, a custom domain
 // routes /get, /post, /put, /getDownImg, /delete to them (CreateCustomDomain). Idempotent: each resource is read
 // first, then created or updated.
 //
@@ -11,7 +12,7 @@
 import tencentcloud from 'tencentcloud-sdk-nodejs-scf';
 import { readFileSync } from 'node:fs';
 import { runDeploy, type Resource } from './plan';
-import { FUNCTIONS, positiveInt, relayEnvironment, SECRET_VARIABLES, SettingsError, type Env } from './settings';
+import { concurrency, deployMode, FUNCTIONS, positiveInt, relayEnvironment, SECRET_VARIABLES, SettingsError, type Env } from './settings';
 
 const CREDENTIALS = {
   TENCENTCLOUD_SECRET_ID: 'the SecretId of an API key allowed to manage SCF (访问管理 > API 密钥)',
@@ -24,6 +25,13 @@ const FUNCTION_URL = JSON.stringify({ AuthType: 'NONE', NetConfig: { EnableIntra
 type ScfClient = InstanceType<typeof tencentcloud.scf.v20180416.Client>;
 
 interface Plan {
+  /**
+   * Web mode: calls one instance serves at once, as SCF's InstanceConcurrencyConfig (MaxConcurrency
+   * 1 to 100 in the API's models; DynamicEnabled FALSE keeps it fixed). Undefined for event functions.
+   * github.com/TencentCloud/tencentcloud-sdk-nodejs src/services/scf/v20180416/scf_models.ts (InstanceConcurrencyConfig);
+   * the console offers 2 to 100 (https://www.tencentcloud.com/zh/document/product/583/47183).
+   */
+  instanceConcurrency?: { DynamicEnabled: 'FALSE'; MaxConcurrency: number };
   region: string;
   namespace: string;
   runtime: string;
@@ -34,14 +42,16 @@ interface Plan {
   domain?: { name: string; certificateId?: string };
 }
 
-function readPlan(env: Env, web: boolean): Plan {
+function readPlan(env: Env, argv: readonly string[]): Plan {
+  const web = deployMode(argv, ['functions', 'web'] as const, { '--web': 'web' }) === 'web';
   const prefix = env.MP_RELAY_FUNCTION_PREFIX?.trim() || 'mp-relay-';
   const domainName = env.MP_RELAY_DOMAIN?.trim();
   return {
+    instanceConcurrency: web ? { DynamicEnabled: 'FALSE', MaxConcurrency: concurrency(env, 100) } : undefined,
     region: env.MP_RELAY_REGION?.trim() || 'ap-guangzhou',
     namespace: env.MP_RELAY_NAMESPACE?.trim() || 'default',
     runtime: env.MP_RELAY_RUNTIME?.trim() || 'Nodejs18.15',
-    memorySize: positiveInt(env, 'MP_RELAY_MEMORY_MB', 256),
+    memorySize: positiveInt(env, 'MP_RELAY_MEMORY_MB', web ? 512 : 256),
     timeout: positiveInt(env, 'MP_RELAY_TIMEOUT_S', 30),
     variables: Object.entries(relayEnvironment(env)).map(([Key, Value]) => ({ Key, Value })),
     functions: web
@@ -82,7 +92,13 @@ function resources(client: ScfClient, plan: Plan): Resource[] {
   const list: Resource[] = [];
   for (const fn of plan.functions) {
     const FunctionName = fn.name;
-    const configuration = { MemorySize: plan.memorySize, Timeout: plan.timeout, Runtime: plan.runtime, Environment: { Variables: plan.variables } };
+    const configuration = {
+      MemorySize: plan.memorySize,
+      Timeout: plan.timeout,
+      Runtime: plan.runtime,
+      Environment: { Variables: plan.variables },
+      ...(plan.instanceConcurrency ? { InstanceConcurrencyConfig: plan.instanceConcurrency } : {}),
+    };
     const zipFile = () => readFileSync(fn.zip).toString('base64');
     const shownZip = `<base64 of ${fn.zip}>`;
     const create = { FunctionName, Namespace, Type: fn.type, Handler: fn.handler, Description: 'mp-relay', ...configuration };
@@ -155,7 +171,7 @@ function endpointOf(env: Env) {
 
 runDeploy<Plan>({
   name: 'deploy:tencent',
-  readPlan: (env, argv) => readPlan(env, argv.includes('--web')),
+  readPlan: (env, argv) => readPlan(env, argv),
   credentials: CREDENTIALS,
   describe: (plan, env) => `Deploying mp-relay to Tencent SCF ${plan.region} (${endpointOf(env).host}), namespace ${plan.namespace}`,
   resources(plan, credentials, env) {

@@ -11,8 +11,9 @@ let running = 0;
 const started = () => {
   if (running++ === 0) wx.showLoading({ title: '加载中' });
 };
+// noConflict: hiding the indicator must not close an error toast shown meanwhile (base library 2.22.1+).
 const finished = () => {
-  if (--running === 0) wx.hideLoading();
+  if (--running === 0) wx.hideLoading({ noConflict: true });
 };
 
 relay.interceptors.request.use((call) => {
