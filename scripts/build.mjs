@@ -4,7 +4,7 @@
 //   dist/server/index.js                  `npm start`
 //   dist/emulator/index.js                `npm run emulate`
 //   dist/client/index.js (+ .d.ts)      the mini program client (also client/miniprogram_dist, the npm package's)
-//   dist/tools/*.mjs                      `npm run deploy:aliyun`, `deploy:tencent`, `smoke`
+//   dist/tools/*.mjs                      `npm run deploy:aliyun`, `deploy:tencent`, `smoke`, `simulate`
 // Type-checking is `tsc` (see `npm run build`); esbuild only strips types, which keeps this fast.
 import { build } from 'esbuild';
 import { generateDtsBundle } from 'dts-bundle-generator';
@@ -44,7 +44,7 @@ await Promise.all(
 );
 
 // Deploy and smoke tools run from a checkout, so their dependencies stay in node_modules.
-const TOOLS = { 'deploy-aliyun': 'scripts/deploy/aliyun.ts', 'deploy-tencent': 'scripts/deploy/tencent.ts', smoke: 'scripts/smoke.ts' };
+const TOOLS = { 'deploy-aliyun': 'scripts/deploy/aliyun.ts', 'deploy-tencent': 'scripts/deploy/tencent.ts', smoke: 'scripts/smoke.ts', simulate: 'scripts/simulate/main.ts' };
 await Promise.all(
   Object.entries(TOOLS).map(([name, entry]) =>
     build({
