@@ -77,3 +77,20 @@ test('npm run simulate -- --quick: every deployment at each rate; server mode ne
   const at100 = rows.filter((row) => row[1] === 'steady 100/s');
   expect(number(at100[1]![6]!)).toBeLessThan(number(at100[0]![6]!) / 2);
 });
+
+test("README's summary and docs/cost.md's table come from the same `npm run simulate -- --write` run", () => {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  const root = `${__dirname}/..`;
+  const doc = readFileSync(`${root}/docs/cost.md`, 'utf8');
+  const summary = /<!-- simulate:summary -->([\s\S]*?)<!-- \/simulate:summary -->/.exec(readFileSync(`${root}/README.md`, 'utf8'))![1]!;
+  const cells = [...summary.matchAll(/\| ([\d.]+) \| (.*) \|/g)];
+  expect(cells).toHaveLength(6);
+  for (const [, rate, rest] of cells) {
+    const deployments = ['Aliyun FC 3.0, event functions', 'Aliyun FC 3.0, server mode', 'Tencent SCF, event functions', 'Tencent SCF, web function'];
+    rest!.split(' | ').forEach((cell, i) => {
+      const [, cost, cold] = /^(\S+) 元 · (\S+) 冷/.exec(cell)!;
+      expect(doc).toContain(`| steady ${rate}/s | ${deployments[i]} | ${cold} | `);
+      expect(doc).toMatch(new RegExp(`\\| steady ${rate!.replace('.', '\\.')}/s \\| ${deployments[i]} \\|.*\\| ${cost!.replace('.', '\\.')} \\|`));
+    });
+  }
+});

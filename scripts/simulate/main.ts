@@ -79,6 +79,17 @@ export function table(rows: Row[]): string {
   return lines.join('\n');
 }
 
+/** README's short form: steady traffic only, event functions against server mode on each platform. */
+export function summary(rows: Row[]): string {
+  const lines = ['| 调用/秒 · calls/s | FC 事件函数 · event | FC 服务器模式 · server | SCF 事件函数 · event | SCF Web 函数 · web |', '|---:|---:|---:|---:|---:|'];
+  const steadyRows = rows.filter((row) => row.trace.startsWith('steady'));
+  for (const rate of [...new Set(steadyRows.map((row) => row.meanRate))]) {
+    const cells = DEPLOYMENTS.map(({ platform, mode }) => steadyRows.find((row) => row.meanRate === rate && row.deployment === `${platform.name}, ${mode.name}`)!);
+    lines.push(`| ${rate} | ${cells.map((row) => `${round(row.cnyPerMonth, 2)} 元 · ${round(row.coldPer10k, 1)} 冷/10⁴`).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
 /** Monthly bill against steady traffic, log-log, one line per deployment. */
 export function chart(rows: Row[]): string {
   const W = 720;
@@ -136,7 +147,11 @@ function main(argv: string[]): void {
     const command = `npm run simulate -- --write${coldMs === DEFAULT_COLD_MS ? '' : ` --cold-ms ${coldMs}`}`;
     writeFileSync('docs/cost.md', doc.replace(marked, `<!-- simulate:table -->\n\`${command}\`, cold start ${coldMs} ms, latency median ${latency.medianMs} ms:\n\n${table(rows)}\n<!-- /simulate:table -->`));
     writeFileSync('docs/cost.svg', `${chart(rows)}\n`);
-    process.stdout.write('wrote docs/cost.md (table) and docs/cost.svg\n');
+    const readme = readFileSync('README.md', 'utf8');
+    const short = /<!-- simulate:summary -->[\s\S]*?<!-- \/simulate:summary -->/;
+    if (!short.test(readme)) throw new Error('README.md has no <!-- simulate:summary --> section');
+    writeFileSync('README.md', readme.replace(short, `<!-- simulate:summary -->\n${summary(rows)}\n<!-- /simulate:summary -->`));
+    process.stdout.write('wrote docs/cost.md (table), docs/cost.svg and the README summary\n');
   }
 }
 
