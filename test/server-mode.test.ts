@@ -18,7 +18,8 @@ let upstream: Upstream;
 let release: (() => void)[] = [];
 beforeAll(async () => {
   upstream = await startUpstream((req, res) => {
-    const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: req.method, url: req.url }));
+    // An upstream that itself runs on FC would add FC's headers to its answers (x-fc-status is read as the call's result).
+    const answer = () => res.writeHead(200, { 'content-type': 'application/json', 'x-fc-status': '404', 'x-fc-request-id': 'upstream', 'x-backend': 'kept' }).end(JSON.stringify({ method: req.method, url: req.url }));
     // /api/hold waits until the test releases it: a call surely in flight.
     if (req.url?.startsWith('/api/hold')) release.push(answer);
     else answer();
@@ -65,6 +66,11 @@ describe('Aliyun FC custom runtime: dist/web/bootstrap', () => {
     expect([seen['x-forwarded-for'], seen['x-api-key'], seen['x-forwarded-proto']]).toEqual(['203.0.113.7', 'kept', 'https']);
   });
 
+  test("the upstream's own x-fc-* response headers never reach FC; the others pass", async () => {
+    const reply = await send(web.base, '/get?method=api/x');
+    expect([reply.status, reply.headers['x-fc-status'], reply.headers['x-fc-request-id'], reply.headers['x-backend']]).toEqual([200, undefined, undefined, 'kept']);
+  });
+
   test('the health path answers without calling the upstream', async () => {
     const before = upstream.requests.length;
     const reply = await send(web.base, '/healthz');
@@ -72,8 +78,14 @@ describe('Aliyun FC custom runtime: dist/web/bootstrap', () => {
     expect(upstream.requests.length).toBe(before);
   });
 
-  test('GET /pre-stop from a client (no x-fc-control-path) is just an unknown path: 404, and nothing drains', async () => {
-    const reply = await send(web.base, '/pre-stop');
+  test.each([
+    ['no x-fc-control-path', '/pre-stop', {}],
+    // What FC marks a client's call through the HTTP trigger with.
+    ['x-fc-control-path: /http-invoke', '/pre-stop', { 'x-fc-control-path': '/http-invoke' }],
+    ['another path', '/pre-stop/', { 'x-fc-control-path': '/pre-stop' }],
+    ['a query', '/pre-stop?x', { 'x-fc-control-path': '/pre-stop' }],
+  ])('GET /pre-stop from a client (%s) is just an unknown path: 404, and nothing drains', async (_what, target, headers) => {
+    const reply = await send(web.base, target, { headers });
     expect([reply.status, reply.headers['x-relay-error']]).toEqual([404, 'NOT_FOUND']);
     expect((await send(web.base, '/get?method=api/x')).status).toBe(200);
   });
@@ -127,6 +139,22 @@ describe('draining', () => {
     expect(exit.at - answeredAt).toBeLessThan(2000);
   });
 
+  test('a second SIGTERM while draining changes nothing: the call in flight still finishes', async () => {
+    const web = await startWeb('scf_bootstrap', { PORT: '0' });
+    release = [];
+    const held = send(web.base, '/get?method=api/hold');
+    await waitFor(() => release.length === 1);
+    const exited = exitOf(web);
+    web.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    web.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(web.child.exitCode).toBe(null);
+    release.shift()!();
+    expect((await held).status).toBe(200);
+    expect((await exited).code).toBe(0);
+  });
+
   test('a call still in flight when RELAY_SHUTDOWN_GRACE_MS runs out does not keep the process', async () => {
     const web = await startWeb('scf_bootstrap', { PORT: '0', RELAY_SHUTDOWN_GRACE_MS: '300' });
     release = [];
@@ -139,9 +167,34 @@ describe('draining', () => {
     expect(exit.code).toBe(0);
     expect(exit.at - sentAt).toBeGreaterThanOrEqual(250);
     expect(exit.at - sentAt).toBeLessThan(3000);
-    // Cut off rather than answered: the grace period is over.
+    // Cut off rather than answered: the grace period is over, and the log says how many were.
     expect(String(await held)).toMatch(/socket hang up|ECONNRESET/);
+    expect(web.output()).toMatch(/"event":"shutdown","cut":1,"graceMs":300/);
     release.splice(0).forEach((answer) => answer());
+  });
+
+  test('request bodies in flight are bounded by RELAY_MAX_BODY_BYTES_INFLIGHT: the one that would pass it gets 503 BUSY at once', async () => {
+    const web = await startWeb('bootstrap', { PORT: '0', RELAY_MAX_BODY_BYTES_INFLIGHT: String(1024 * 1024) });
+    try {
+      release = [];
+      const body = 'x'.repeat(400 * 1024);
+      const post = () => send(web.base, '/post?method=api/hold', { method: 'POST', body, headers: { 'content-type': 'text/plain', 'content-length': String(body.length) } });
+      const held = [post(), post()];
+      await waitFor(() => release.length === 2);
+      // 800 KiB held; 400 more would pass 1 MiB. A small call still goes through.
+      const refused = await post();
+      expect([refused.status, refused.headers['x-relay-error'], refused.headers['retry-after']]).toEqual([503, 'BUSY', '1']);
+      expect((await send(web.base, '/get?method=api/x')).status).toBe(200);
+      release.splice(0).forEach((answer) => answer());
+      expect((await Promise.all(held)).map((reply) => reply.status)).toEqual([200, 200]);
+      // Given back once those calls ended.
+      const again = post();
+      await waitFor(() => release.length === 1);
+      release.shift()!();
+      expect((await again).status).toBe(200);
+    } finally {
+      await web.stop();
+    }
   });
 
   test('a bad RELAY_PLATFORM or port stops the server at once, saying why', async () => {

@@ -29,8 +29,16 @@ test('one call per instance in event mode; up to perInstance in server mode, ove
   expect([event.coldStarts, event.usage.busySeconds]).toEqual([3, 3.9]);
   const server = simulate(three, SERVER, KEEP, COLD);
   // Two calls share the first instance (both wait for its start), the third starts a second one:
-  // 1300 + 1300 ms, not 3 x 1300.
-  expect([server.coldStarts, server.usage.busySeconds, [...server.addedMs]]).toEqual([2, 2.6, [300, 300, 300]]);
+  // 1300 + 1300 ms, not 3 x 1300. Two starts, three calls that met one.
+  expect([server.coldStarts, server.coldCalls, server.usage.busySeconds, [...server.addedMs]]).toEqual([2, 3, 2.6, [300, 300, 300]]);
+});
+
+test('a started instance with a free slot is preferred to one still starting', () => {
+  // perInstance 2, 1 s starts. 0: A starts (ready at 1000). 2000: A. 2050: A is full, B starts (ready
+  // at 3050). 2200: A has a free slot again and is warm, so this call waits for nothing.
+  const result = simulate([call(0, 5000), call(2000, 100), call(2050, 5000), call(2200, 100)], SERVER, KEEP, 1000);
+  expect([...result.addedMs]).toEqual([1000, 0, 1000, 0]);
+  expect([result.coldStarts, result.coldCalls]).toEqual([2, 2]);
 });
 
 test('overlap is counted once: calls at 0 and 500 ms of 1 s each keep one instance busy 1.5 s, not 2 s', () => {

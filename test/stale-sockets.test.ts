@@ -74,6 +74,22 @@ describe('a reused socket that fails before any response byte', () => {
     }
   });
 
+  test('a GET that waited in a full pool (RELAY_MAX_SOCKETS) for a socket that then fails is resent too', async () => {
+    // Node marks reusedSocket only for a socket found idle at once, not for one handed to a queued call.
+    const upstream = await dropsSecondRequest();
+    const agents = createAgents(undefined, 1);
+    const relay = createRelay(ENDPOINTS.get, loadConfig({ UPSTREAM_URL: upstream.url, RELAY_LOG: '0' }), { agents, log: () => undefined });
+    const request = (): RelayRequest => ({ method: 'GET', path: '/get', query: 'method=api/a', headers: {}, body: Buffer.alloc(0), protocol: 'https' });
+    try {
+      const answers = await Promise.all([relay.handle(request()), relay.handle(request())]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+      expect(upstream.connections()).toBe(2);
+    } finally {
+      agents.http.destroy();
+      await upstream.close();
+    }
+  });
+
   test('a POST the upstream read and then dropped is not resent (it may have acted on it): 502', async () => {
     const upstream = await dropsSecondRequest();
     const relay = await startRelay({ UPSTREAM_URL: upstream.url, RELAY_LOG: '0' });

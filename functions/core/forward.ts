@@ -180,7 +180,8 @@ function attempt(request: UpstreamRequest, deadline: number, agents: Agents, fre
     });
     outgoing.on('error', (error: NodeJS.ErrnoException) => {
       const nothingRead = bytesReadBefore !== undefined && outgoing.socket?.bytesRead === bytesReadBefore;
-      const stale = !freshConnection && outgoing.reusedSocket && nothingRead && STALE_SOCKET_CODES.has(error.code ?? '');
+      // reusedSocket is unset for a call that waited in the pool's queue: a socket that has read bytes before is reused too.
+      const stale = !freshConnection && (outgoing.reusedSocket || bytesReadBefore! > 0) && nothingRead && STALE_SOCKET_CODES.has(error.code ?? '');
       settle(stale ? new StaleSocketError(error) : error);
     });
     // The relay never asks for an upgrade (Upgrade is hop-by-hop and dropped), so a 101 is the upstream's error.

@@ -52,7 +52,7 @@ export function run(traces: Trace[], coldMs: number): Row[] {
         trace: trace.name,
         meanRate: trace.meanRate,
         deployment: `${platform.name}, ${mode.name}`,
-        coldPer10k: result.calls === 0 ? 0 : (result.coldStarts / result.calls) * 10_000,
+        coldPer10k: result.calls === 0 ? 0 : (result.coldCalls / result.calls) * 10_000,
         p50: quantile(result.addedMs, 0.5),
         p99: quantile(result.addedMs, 0.99),
         gbSecondsPerMonth: usage.gbSeconds,
@@ -74,7 +74,7 @@ export function traces(quick: boolean, latency: Latency): Trace[] {
 const round = (value: number, digits = 0) => (value === 0 ? '0' : value >= 100 || digits === 0 ? Math.round(value).toLocaleString('en-US') : value.toFixed(digits));
 
 export function table(rows: Row[]): string {
-  const lines = ['| 流量 / traffic | 部署 / deployment | 冷启动 / 10⁴ 次 · cold starts per 10⁴ | 增加延迟 p50 / p99 (ms) · added latency | GB·s / 月 · per month | 元 / 月 · CNY per month |', '|---|---|---:|---:|---:|---:|'];
+  const lines = ['| 流量 / traffic | 部署 / deployment | 遇到冷启动的调用 / 10⁴ 次 · calls meeting a cold start per 10⁴ | 增加延迟 p50 / p99 (ms) · added latency | GB·s / 月 · per month | 元 / 月 · CNY per month |', '|---|---|---:|---:|---:|---:|'];
   for (const row of rows) lines.push(`| ${row.trace} | ${row.deployment} | ${round(row.coldPer10k, 1)} | ${round(row.p50)} / ${round(row.p99)} | ${round(row.gbSecondsPerMonth, 1)} | ${round(row.cnyPerMonth, 2)} |`);
   return lines.join('\n');
 }

@@ -81,12 +81,13 @@ export const TENCENT_SCF: Platform = {
 
 export interface Result {
   calls: number;
+  /** Instances started. */
   coldStarts: number;
+  /** Calls that waited for an instance to start: in server mode several may wait on one start. */
+  coldCalls: number;
   /** Added latency per call (waiting for a cold start), ms, in arrival order. */
   addedMs: Float64Array;
   usage: Usage;
-  /** Most instances alive at once, over all pools. */
-  peakInstances: number;
 }
 
 interface Instance {
@@ -100,17 +101,19 @@ interface Instance {
 
 /**
  * Replays `calls` (sorted by `at`) against `mode` on a platform whose idle instances live `keepIdleMs`
- * and whose new instances take `coldStartMs` before they serve. A call goes to the busiest warm
- * instance with a free slot (packing, so idle ones can be reclaimed), else to a new instance.
- * The cold start is billed as busy time: the instance exists and is starting for that call.
+ * and whose new instances take `coldStartMs` before they serve. A call goes to a started instance with
+ * a free slot, the busiest first (packing, so idle ones can be reclaimed); else to one still starting;
+ * else to a new instance. Neither vendor documents how it picks; this is the assumption.
+ * The cold start is billed as busy time (an assumption too: the instance exists, starting for that call).
  */
 export function simulate(calls: readonly Call[], mode: Mode, keepIdleMs: number, coldStartMs: number): Result {
   const pools: Instance[][] = Array.from({ length: mode.pools }, () => []);
   const addedMs = new Float64Array(calls.length);
   let coldStarts = 0;
+  let coldCalls = 0;
   let busyMs = 0;
-  let alive = 0;
-  let peakInstances = 0;
+  /** Started instances rank above starting ones, then by calls in flight. */
+  const rank = (instance: Instance, at: number) => (instance.readyAt <= at ? 1_000_000 : 0) + instance.ends.length;
   calls.forEach((call, index) => {
     const pool = pools[mode.pools === 1 ? 0 : call.endpoint % mode.pools]!;
     let chosen: Instance | undefined;
@@ -121,18 +124,17 @@ export function simulate(calls: readonly Call[], mode: Mode, keepIdleMs: number,
         // Reclaimed while idle: its last busy period is over and billed.
         busyMs += instance.busyEnd - instance.busyStart;
         pool.splice(i, 1);
-        alive--;
         continue;
       }
-      if (instance.ends.length < mode.perInstance && (!chosen || instance.ends.length > chosen.ends.length)) chosen = instance;
+      if (instance.ends.length < mode.perInstance && (!chosen || rank(instance, call.at) > rank(chosen, call.at))) chosen = instance;
     }
     if (!chosen) {
       coldStarts++;
       chosen = { readyAt: call.at + coldStartMs, ends: [], lastEnd: call.at, busyStart: call.at, busyEnd: call.at };
       pool.push(chosen);
-      peakInstances = Math.max(peakInstances, ++alive);
     }
     const start = Math.max(call.at, chosen.readyAt);
+    if (start > call.at) coldCalls++;
     const end = start + call.upstreamMs;
     addedMs[index] = start - call.at;
     if (call.at > chosen.busyEnd) {
@@ -149,9 +151,9 @@ export function simulate(calls: readonly Call[], mode: Mode, keepIdleMs: number,
   return {
     calls: calls.length,
     coldStarts,
+    coldCalls,
     addedMs,
     usage: { calls: calls.length, busySeconds, gbSeconds: busySeconds * mode.memoryGb, vcpuSeconds: busySeconds * mode.vcpu },
-    peakInstances,
   };
 }
 

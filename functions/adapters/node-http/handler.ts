@@ -62,6 +62,9 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
       protocol,
       signal: gone,
     });
+    // A platform reads its reserved headers on the answer too (FC takes x-fc-status as the call's
+    // result): an upstream's, say one itself running on FC, must not reach it.
+    if (platform.reservedPrefix) dropReserved(response.headers, platform.reservedPrefix);
     const { stream } = response;
     if (stream && writeHead(res, response)) {
       // Started first: a body held whole is then already handed to the kernel, with nothing to watch.
@@ -77,6 +80,10 @@ export function nodeHandler(relay: Relay, options: NodeHandlerOptions = {}): Nod
 }
 
 const NO_BODY = Buffer.alloc(0);
+
+function dropReserved(headers: Record<string, unknown>, prefix: string): void {
+  for (const name of Object.keys(headers)) if (name.startsWith(prefix)) delete headers[name];
+}
 
 /** Aborted when the client has gone: the core's CancelSignal without an EventTarget per request. */
 class ClientGone implements CancelSignal {

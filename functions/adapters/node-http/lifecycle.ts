@@ -56,14 +56,20 @@ export function drainable(server: http.Server): Drain {
  * On SIGTERM (and SIGINT, for a terminal): drain within `graceMs`, run `after`, and exit. The process
  * is `exec`ed by the bootstraps, so the signal reaches Node itself and nothing is left behind.
  */
-export function stopOnSignals(server: http.Server, drain: Drain, graceMs: number, after: (answeredAll: boolean) => Promise<void> | void = () => undefined): void {
+export function stopOnSignals(server: http.Server, drain: Drain, graceMs: number, after: () => Promise<void> | void = () => undefined): void {
+  let stopping = false;
   const stop = () => {
+    // A second signal while draining changes nothing (Node's default would kill the process at once).
+    if (stopping) return;
+    stopping = true;
     drain.drain(graceMs).then(async (answeredAll) => {
-      await after(answeredAll);
+      // Calls cut short by the grace period leave no request line: say how many there were.
+      if (!answeredAll) process.stderr.write(`{"time":"${new Date().toISOString()}","level":"warn","event":"shutdown","cut":${drain.inFlight()},"graceMs":${graceMs}}\n`);
+      await after();
       server.closeAllConnections();
       process.exit(0);
     });
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

@@ -1,5 +1,5 @@
 import { ALIYUN_FC_HEADERS, TENCENT_SCF_HEADERS } from '../shared/platform-headers';
-import type { RelayServerOptions } from './server';
+import { DEFAULT_BODY_BYTES_IN_FLIGHT, type RelayServerOptions } from './server';
 
 // Server mode's own settings, read from the environment each platform gives a server, for the web
 // bundle (dist/web). The bootstraps name the platform (RELAY_PLATFORM), so nothing is guessed.
@@ -35,7 +35,7 @@ export function readServerSettings(env: Env): { ok: true; settings: ServerSettin
         port: readPort(env, platform),
         graceMs: readNumber(env, 'RELAY_SHUTDOWN_GRACE_MS', DEFAULT_GRACE_MS, 0),
         maxSockets: readNumber(env, 'RELAY_MAX_SOCKETS', DEFAULT_MAX_SOCKETS, 1),
-        server: serverOptions(platform),
+        server: { ...serverOptions(platform), maxBodyBytesInFlight: readNumber(env, 'RELAY_MAX_BODY_BYTES_INFLIGHT', DEFAULT_BODY_BYTES_IN_FLIGHT, 1) },
       },
     };
   } catch (error) {

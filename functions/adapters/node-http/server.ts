@@ -18,13 +18,23 @@ interface Route {
 
 export interface RelayServerOptions extends NodeHandlerOptions {
   /**
-   * Aliyun FC custom runtimes: FC calls `GET /pre-stop` before it stops the instance, marked by its own
-   * `x-fc-control-path: /pre-stop` (clients cannot send `x-fc-*` headers through FC). The hook is answered
-   * once this resolves. Unset elsewhere, so a client can never make a server drain.
+   * Aliyun FC custom runtimes: FC calls `GET /pre-stop` before it stops the instance. FC marks its own
+   * calls with `x-fc-control-path` (FC 3.0 common request headers, help doc 2513507), which a client cannot
+   * send through FC; a client's call through the HTTP trigger arrives marked `/http-invoke` (as captured
+   * FC requests show). The hook is answered once this resolves. Unset elsewhere, so a client can never
+   * make a server drain.
    * https://www.alibabacloud.com/help/en/functioncompute/fc/lifecycle-hooks-for-function-instances-in-a-custom-runtime
    */
   onPreStop?: (req: http.IncomingMessage) => Promise<unknown>;
+  /**
+   * RELAY_MAX_BODY_BYTES_INFLIGHT: request bodies this process holds at once, counted by their declared
+   * length (a chunked one as the full RELAY_MAX_BODY_BYTES). A call that would pass it gets 503 BUSY
+   * before its body is read: 50 calls at once of 6 MB each would otherwise need over 600 MB.
+   */
+  maxBodyBytesInFlight?: number;
 }
+
+export const DEFAULT_BODY_BYTES_IN_FLIGHT = 128 * 1024 * 1024;
 
 export function createRelayServer(relays: readonly Relay[], options: RelayServerOptions = {}): http.Server {
   const routes = new Map<string, Route>(
@@ -46,6 +56,8 @@ export function createRelayServer(relays: readonly Relay[], options: RelayServer
   // not merely until the client has gone.
   const maxInflight = relays[0]?.maxInflight;
   let inflight = 0;
+  const bodyBudget = options.maxBodyBytesInFlight ?? DEFAULT_BODY_BYTES_IN_FLIGHT;
+  let bodyBytes = 0;
   /** The request in progress on each connection: a parse error after it cannot be answered in order. */
   const busy = new WeakMap<object, http.IncomingMessage>();
 
@@ -55,14 +67,25 @@ export function createRelayServer(relays: readonly Relay[], options: RelayServer
       req.resume();
       return writeResponse(res, refuse(new RelayError('BUSY', `the relay is handling ${maxInflight} requests already; retry shortly`, { 'retry-after': '1' }), req.method ?? '-'));
     }
+    // Bodies are held whole until the upstream call ends: reserve what this one may bring.
+    const declared = Number(req.headers['content-length']);
+    const reserve = !route ? 0 : declared >= 0 ? Math.min(declared, route.relay.maxBodyBytes + 1) : req.headers['transfer-encoding'] ? route.relay.maxBodyBytes : 0;
+    if (reserve > 0 && bodyBytes + reserve > bodyBudget) {
+      req.resume();
+      res.shouldKeepAlive = false;
+      return writeResponse(res, refuse(new RelayError('BUSY', `the relay holds ${bodyBytes} bytes of request bodies already; retry shortly`, { 'retry-after': '1' }), req.method ?? '-'));
+    }
     if (route) {
       const requestId = pickRequestId(req.headers, randomUUID);
+      bodyBytes += reserve;
       // The slot is given back once the upstream call has ended and the answer is delivered (or the
       // connection gone): a client that never reads its download keeps holding it.
       let holds = 2;
       if (maxInflight !== undefined) inflight++;
       const release = () => {
-        if (--holds === 0 && maxInflight !== undefined) inflight--;
+        if (--holds > 0) return;
+        if (maxInflight !== undefined) inflight--;
+        bodyBytes -= reserve;
       };
       busy.set(req.socket, req);
       const scope = { requestId, res };
@@ -79,7 +102,8 @@ export function createRelayServer(relays: readonly Relay[], options: RelayServer
       });
       return;
     }
-    if (options.onPreStop && req.method === 'GET' && req.url === '/pre-stop' && req.headers['x-fc-control-path'] === '/pre-stop') {
+    const control = req.headers['x-fc-control-path'];
+    if (options.onPreStop && req.method === 'GET' && req.url === '/pre-stop' && typeof control === 'string' && control !== '/http-invoke') {
       req.resume();
       void options.onPreStop(req).then(() => {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
