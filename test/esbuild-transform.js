@@ -1,4 +1,4 @@
-// Jest transform: TypeScript to CommonJS with esbuild, the same compiler that builds the bundles
+// Jest transform: TypeScript (and the scripts' shared .mjs) to CommonJS with esbuild, the same compiler that builds the bundles
 // (no second toolchain, no native package beyond esbuild's own). Types are checked by `tsc` in the build.
 const { transformSync } = require('esbuild');
 

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { seeded } from '../seeded-random.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BARE_AGENT_OPTIONS } from './bare-forwarder.mjs';
@@ -69,18 +70,6 @@ async function forwardGot(base) {
   });
   server.keepAliveTimeout = 60_000;
   ready(server);
-}
-
-/** A seeded pseudo-random sequence (mulberry32), so a lossy run loses the same segments every time. */
-function seeded(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function delayHop(port, ms, loss = 0) {

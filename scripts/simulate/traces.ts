@@ -1,3 +1,4 @@
+import { seeded } from '../seeded-random.mjs';
 import type { Call } from './model';
 
 // The traffic `npm run simulate` replays: seeded, so every run gives the same numbers.
@@ -17,24 +18,12 @@ export interface Latency {
 
 export const CROSS_BORDER: Latency = { medianMs: 200, sigma: 0.5 };
 
-/** mulberry32: a small seeded generator, good enough for traffic. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Poisson arrivals whose rate (calls per second) may change over time: `rateAt(ms)`, bounded by
  * `maxRate`, thinned (Lewis and Shedler), for `seconds` of traffic.
  */
 export function arrivals(rateAt: (ms: number) => number, maxRate: number, seconds: number, latency: Latency, seed: number): Call[] {
-  const next = random(seed);
+  const next = seeded(seed);
   const calls: Call[] = [];
   const end = seconds * 1000;
   let at = 0;
