@@ -38,6 +38,11 @@ const server = createRelayServer(relays, {
 const drain = drainable(server);
 stopOnSignals(server, drain, settings.graceMs);
 
+// A port already taken (or not ours to use) is fatal, and said so, as `npm start` does.
+server.on('error', (error) => {
+  process.stderr.write(`mp-relay: cannot listen on ${settings.host}:${settings.port}: ${error.message}\n`);
+  process.exit(1);
+});
 server.listen(settings.port, settings.host, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;

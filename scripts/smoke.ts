@@ -39,7 +39,7 @@ function errorMessage(response: Response<Buffer>): string {
 async function main(argv: string[]): Promise<number> {
   const base = argv.find((arg) => /^https?:\/\//.test(arg))?.replace(/\/+$/, '');
   if (!base) {
-    process.stderr.write('usage: npm run smoke -- https://your.domain [--get api/users] [--post api/echo] [--put api/echo] [--img img/logo.png]\n');
+    process.stderr.write('usage: npm run smoke -- https://your.domain [--get api/users] [--post api/echo] [--put api/echo] [--delete api/echo] [--img img/logo.png]\n');
     return 2;
   }
   const paths = { get: option(argv, '--get', 'api/users'), post: option(argv, '--post', 'api/echo'), put: option(argv, '--put', 'api/echo'), delete: option(argv, '--delete', 'api/echo'), img: option(argv, '--img', 'img/logo.png') };

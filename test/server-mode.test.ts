@@ -200,6 +200,14 @@ describe('draining', () => {
   test('a bad RELAY_PLATFORM or port stops the server at once, saying why', async () => {
     await expect(startListening(process.execPath, [built('web', 'index.js')], { RELAY_PLATFORM: 'aws', PORT: '0' })).rejects.toThrow(/RELAY_PLATFORM must be aliyun-fc, tencent-scf or none/);
     await expect(startWeb('bootstrap', { FC_CUSTOM_LISTEN_PORT: '70000' })).rejects.toThrow(/FC_CUSTOM_LISTEN_PORT must be a port number/);
+    // A port already taken: exit 1, naming it (not an uncaught exception and exit 0).
+    const first = await startWeb('scf_bootstrap', { PORT: '0' });
+    try {
+      const { port } = new URL(first.base);
+      await expect(startWeb('scf_bootstrap', { PORT: port })).rejects.toThrow(new RegExp(`exited with 1: mp-relay: cannot listen on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE`));
+    } finally {
+      await first.stop();
+    }
   });
 });
 

@@ -6,6 +6,8 @@ import { serverBodies } from '../core/stream';
 import { installSafetyNet } from '../adapters/node-http/safety-net';
 import { drainable, stopOnSignals } from '../adapters/node-http/lifecycle';
 import { createRelayServer } from '../adapters/node-http/server';
+import { readServerSettings } from '../adapters/node-http/server-settings';
+import { createAgents } from '../core/forward';
 import { startDemoBackend, type DemoBackend } from './demo-backend';
 
 // `npm start`: all five functions on one local server. Without UPSTREAM_URL a demo backend is started
@@ -24,10 +26,17 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(env);
   if (!config.ok) fail(config.message);
+  // The server settings server mode reads (RELAY_MAX_SOCKETS, RELAY_MAX_BODY_BYTES_INFLIGHT, RELAY_SHUTDOWN_GRACE_MS)
+  // apply here too; host and port stay npm start's own.
+  const read = readServerSettings({ ...env, RELAY_PLATFORM: 'none', PORT: undefined });
+  if (!read.ok) fail(read.message);
+  const { settings } = read;
 
   // One write per event-loop turn for all request lines: a server answers many requests per turn.
   const log = bufferedSink();
-  const server = createRelayServer(Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { log, streaming: serverBodies })));
+  const agents = createAgents(undefined, settings.maxSockets);
+  const relays = Object.values(ENDPOINTS).map((endpoint) => createRelay(endpoint, config, { log, streaming: serverBodies, agents }));
+  const server = createRelayServer(relays, { maxBodyBytesInFlight: settings.server.maxBodyBytesInFlight });
   server.on('error', (error) => fail(`cannot listen on ${host}:${port}: ${error.message}`));
   server.listen(port, host, () => {
     const address = server.address();
@@ -36,8 +45,8 @@ async function main(): Promise<void> {
     printBanner(base, config.config.basePath, config.config.upstream.origin + config.config.upstream.basePath, demo !== undefined);
   });
 
-  // Ctrl-C or SIGTERM: calls in flight get a moment to finish, then the demo backend stops too.
-  stopOnSignals(server, drainable(server), 5_000, () => demo?.close());
+  // Ctrl-C or SIGTERM: calls in flight get RELAY_SHUTDOWN_GRACE_MS to finish, then the demo backend stops too.
+  stopOnSignals(server, drainable(server), settings.graceMs, () => demo?.close());
 }
 
 function readPort(value: string | undefined): number {

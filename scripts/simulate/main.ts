@@ -133,7 +133,7 @@ function main(argv: string[]): void {
   const started = Date.now();
   const rows = run(traces(quick, latency), coldMs);
   const output = [
-    `mp-relay simulate${quick ? ' --quick' : ''}: cold start ${coldMs} ms, backend latency log-normal median ${latency.medianMs} ms (sigma ${latency.sigma}), idle instances kept 4 min, prices read 2026-12-01`,
+    `mp-relay simulate${quick ? ' --quick (1,500 calls a trace, three rates: the docs use the full run, 20,000 calls a trace)' : ''}: cold start ${coldMs} ms, backend latency log-normal median ${latency.medianMs} ms (sigma ${latency.sigma}), idle instances kept 4 min, prices read 2026-12-01`,
     '',
     table(rows),
     '',
