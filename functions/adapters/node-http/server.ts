@@ -29,7 +29,7 @@ export interface RelayServerOptions extends NodeHandlerOptions {
   /**
    * RELAY_MAX_BODY_BYTES_INFLIGHT: request bodies this process holds at once, counted by their declared
    * length (a chunked one as the full RELAY_MAX_BODY_BYTES). A call that would pass it gets 503 BUSY
-   * before its body is read: 50 calls at once of 6 MB each would otherwise need over 600 MB.
+   * before its body is read: 50 calls at once of 6 MB each are 300 MB of bodies, briefly held twice while read.
    */
   maxBodyBytesInFlight?: number;
 }
